@@ -1,0 +1,126 @@
+/*
+ * config: parse and validate the YAML config (libfyaml) into an immutable,
+ * refcounted snapshot, and build what it names: the compiled rule set and
+ * the routing table. Nothing half-built is ever returned. docs/config.md
+ * documents every key.
+ *
+ * A snapshot is shared: the daemon holds one reference, every item in
+ * flight holds another. SIGHUP builds a new snapshot; the old one dies
+ * with its last reference.
+ */
+#ifndef INBOXD_CONFIG_H
+#define INBOXD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "log.h"
+#include "route.h"
+#include "rules.h"
+
+enum config_role {
+    CONFIG_ROLE_INGEST = 0, /* may POST /v1/items */
+    CONFIG_ROLE_AGENT,
+    CONFIG_ROLE_LEAD,
+    CONFIG_ROLE_ADMIN,      /* everything, including /metrics when guarded */
+};
+
+struct config_token {
+    char *name;                             /* shown in logs, never the token */
+    enum config_role role;
+    unsigned char sha256[CRYPTO_SHA256_LEN]; /* only the hash is kept */
+};
+
+struct config_redis {
+    char *host;             /* NULL when unix_path is set */
+    int port;
+    char *unix_path;
+    char *password;         /* secret; NULL when none; wiped on free */
+    int db;
+    char *prefix;           /* key prefix, default "inboxd:" */
+    int64_t timeout_ms;     /* a command unanswered this long: reconnect */
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
+};
+
+struct config {
+    int refcnt;
+    char *path;
+
+    struct {
+        char *host;
+        int port;
+        uint64_t max_body;      /* bytes; larger requests get 413 */
+        uint64_t max_headers;
+        int64_t timeout_ms;     /* idle/read timeout per connection */
+        bool metrics_public;    /* /metrics without a token */
+    } http;
+
+    struct config_redis redis;
+
+    struct {
+        char **dirs;
+        size_t ndirs;
+        struct rules_limits limits;
+    } rules;
+
+    struct config_token *tokens;
+    size_t ntokens;
+
+    struct {
+        char **names;           /* every queue a route can name */
+        size_t nnames;
+        char *group;            /* consumer group for responders */
+        int64_t item_ttl_ms;    /* how long an item (and its dedup) lives */
+        int64_t ingest_maxlen;  /* cap of the all-items stream */
+        int64_t retry_after_s;  /* Retry-After sent with 503 */
+    } queue;
+
+    struct route_table routes;
+
+    struct {
+        uint64_t max_text;
+        uint64_t max_attachments;
+    } limits;
+
+    struct {
+        int64_t drain_timeout_ms;
+    } shutdown;
+
+    struct {
+        enum log_level level;
+        char *debug;            /* subsystems list, may be NULL */
+    } log;
+
+    /* Built from the above. */
+    struct rules *rules;
+};
+
+/*
+ * Load, validate and build a snapshot from the file at path. On success
+ * returns a new snapshot with one reference. On failure returns NULL and
+ * appends one line per problem to errors, each "file:line:col: key.path:
+ * message" (rule file errors name the rule file).
+ */
+struct config *config_load(const char *path, struct buf *errors);
+
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/*
+ * Keys a reload cannot change (listen address, Redis address): return a
+ * comma-separated list of those that differ, in out; empty when none.
+ */
+void config_diff_immutable(const struct config *oldc,
+    const struct config *newc, char *out, size_t outlen);
+
+/* Find the token a presented bearer string matches; NULL if none. */
+const struct config_token *config_find_token(const struct config *cfg,
+    const char *presented, size_t len);
+
+const char *config_role_name(enum config_role role);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * daemon: the one runtime context, built in main and passed explicitly
+ * to every callback that needs it. No module reaches it through a global.
+ */
+#ifndef INBOXD_DAEMON_H
+#define INBOXD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event;
+struct event_base;
+struct config;
+struct http;
+struct metrics;
+struct queue;
+
+struct daemon {
+    struct event_base *base;
+    char *config_path;
+    struct config *cfg;         /* current snapshot; the daemon's reference */
+    struct http *http;
+    struct queue *queue;
+    struct metrics *metrics;
+
+    unsigned inflight;          /* items submitted and not yet answered */
+    bool draining;              /* SIGTERM seen: no new intake */
+    bool reloading;
+    int64_t drain_deadline_ms;
+    int64_t started_ms;
+
+    struct event *ev_term;
+    struct event *ev_int;
+    struct event *ev_hup;
+    struct event *ev_drain;     /* polls inflight while draining */
+};
+
+/* Reload the config from d->config_path; keeps the old one on failure. */
+int daemon_reload(struct daemon *d);
+
+/* Stop intake and exit the loop once in-flight work is done or late. */
+void daemon_shutdown(struct daemon *d);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * http: the evhttp server. Ingest (POST /v1/items), health and metrics;
+ * body and header caps, bearer-token auth, JSON errors. Connector webhook
+ * routes plug in here later.
+ */
+#ifndef INBOXD_HTTP_H
+#define INBOXD_HTTP_H
+
+struct daemon;
+struct http;
+
+/* Bind to the config's listen address. NULL on failure (logged). */
+struct http *http_new(struct daemon *d);
+
+/* Apply limits from the current config snapshot (after a reload). */
+void http_apply_config(struct http *h);
+
+/* Close the listening socket: no new connections. */
+void http_stop_accepting(struct http *h);
+
+/* Port actually bound (when the config asked for port 0). */
+int http_port(const struct http *h);
+
+void http_free(struct http *h);
+
+#endif

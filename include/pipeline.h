@@ -1,0 +1,55 @@
+/*
+ * pipeline: the item stage machine and the only code that moves an item
+ * between stages. Ingest (the HTTP API today, connectors later) hands over
+ * a validated item; the pipeline classifies it with the current rules,
+ * routes it, stores it through queue, and reports back once Redis has
+ * answered.
+ */
+#ifndef INBOXD_PIPELINE_H
+#define INBOXD_PIPELINE_H
+
+struct daemon;
+struct item;
+
+/* The stages, in order. */
+enum pipeline_stage {
+    PIPELINE_RECEIVED = 0,  /* parsed and validated */
+    PIPELINE_CLASSIFIED,    /* rules ran; categories and hits attached */
+    PIPELINE_ROUTED,        /* destination queue chosen */
+    PIPELINE_STORING,       /* sent to Redis, waiting for its answer */
+    PIPELINE_DONE,          /* stored, or found to be a duplicate */
+    PIPELINE_FAILED,        /* not stored; the sender must retry */
+};
+
+const char *pipeline_stage_name(enum pipeline_stage st);
+
+enum pipeline_result {
+    PIPELINE_STORED = 0,    /* new item, durable in Redis */
+    PIPELINE_DUPLICATE,     /* same id stored before; nothing new */
+    PIPELINE_UNAVAILABLE,   /* Redis unreachable: answer 503, retry later */
+    PIPELINE_ERROR,         /* internal error: answer 500 */
+};
+
+/*
+ * Called once when the item is done or failed. The item is borrowed for
+ * the call only; the pipeline frees it afterwards.
+ */
+typedef void pipeline_done_cb(enum pipeline_result res,
+    const struct item *it, void *arg);
+
+/*
+ * Submit an item; takes ownership of it. cb fires exactly once, possibly
+ * before this returns (Redis down). d->inflight counts the item until
+ * then.
+ */
+void pipeline_submit(struct daemon *d, struct item *it,
+    pipeline_done_cb *cb, void *arg);
+
+/*
+ * Classify and route without storing (inboxd classify, tests): attaches
+ * classification and queue to the item using cfg's rules and routes.
+ */
+struct config;
+int pipeline_classify(struct config *cfg, struct item *it);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * util: small pure helpers shared by several modules: clocks, RFC 3339
+ * times, human durations and sizes as written in the config, and checked
+ * number parsing (no atoi).
+ */
+#ifndef INBOXD_UTIL_H
+#define INBOXD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall clock in milliseconds since the epoch. */
+int64_t util_now_ms(void);
+/* Monotonic clock in microseconds. */
+int64_t util_mono_us(void);
+
+/*
+ * Format ms since the epoch as RFC 3339 UTC with milliseconds
+ * ("2026-11-23T09:40:00.123Z"). out needs 25 bytes.
+ */
+void util_format_time(int64_t ms, char out[32]);
+/* Parse RFC 3339 ("...Z" or "+hh:mm", optional fraction). -1 on error. */
+int util_parse_time(const char *s, int64_t *ms);
+
+/* "250ms", "10s", "5m", "2h", "30d"; bare numbers are seconds. */
+int util_parse_duration_ms(const char *s, int64_t *ms);
+/* "512", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
+int util_parse_size(const char *s, uint64_t *bytes);
+/* Whole decimal number with range check; -1 on junk or overflow. */
+int util_parse_long(const char *s, long min, long max, long *out);
+
+/* "host:port", "[v6]:port" or "unix:/path". host may come back NULL. */
+int util_parse_addr(const char *s, char **host, int *port, char **unix_path);
+
+bool util_str_has_prefix(const char *s, const char *prefix);
+
+#endif
