@@ -44,7 +44,10 @@ util_format_time(int64_t ms, char out[32])
         secs--;
     }
 
-    gmtime_r(&secs, &tm);
+    if (gmtime_r(&secs, &tm) == NULL) {
+        snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+        return;
+    }
     n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03dZ", frac);
 }
@@ -64,13 +67,42 @@ util_digits(const char **p, int n, int *out)
     return 0;
 }
 
+/*
+ * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). Used instead of timegm(3), whose -1
+ * error return is also the valid time 1969-12-31T23:59:59Z.
+ */
+static int64_t
+util_days_from_civil(int y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int
+util_days_in_month(int y, int m)
+{
+    static const int days[12] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+    };
+
+    if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+        return 29;
+    return days[m - 1];
+}
+
 int
 util_parse_time(const char *s, int64_t *ms)
 {
     int y, mo, d, h, mi, sec, frac_ms = 0, off = 0;
     const char *p = s;
-    struct tm tm;
-    time_t t;
+    int64_t t;
 
     if (util_digits(&p, 4, &y) || *p++ != '-' || util_digits(&p, 2, &mo) ||
         *p++ != '-' || util_digits(&p, 2, &d) ||
@@ -105,20 +137,12 @@ util_parse_time(const char *s, int64_t *ms)
     } else {
         return -1;
     }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60)
+    /* A day past the end of its month is refused, not rolled over. */
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 ||
+        d > util_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
         return -1;
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *ms = ((int64_t)t - (int64_t)off * 60) * 1000 + frac_ms;
+    t = util_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    *ms = (t - (int64_t)off * 60) * 1000 + frac_ms;
     return 0;
 }
 
@@ -148,28 +172,33 @@ util_parse_duration_ms(const char *s, int64_t *ms)
         {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
         {"d", 86400000},
     };
+    const char *unit;
     char *end;
-    double v;
+    double v, mult = 0;
 
     if (s == NULL || !isdigit((unsigned char)*s))
         return -1;
     errno = 0;
     v = strtod(s, &end);
-    if (errno != 0 || v < 0)
+    /*
+     * strtod also takes hex ("0x10") and exponents ("1e3"); a duration
+     * is digits with an optional fraction, so it must stop where they do.
+     */
+    if (errno != 0 || v < 0 || end != s + strspn(s, "0123456789."))
         return -1;
-    if (*end == '\0') {
-        *ms = (int64_t)(v * 1000.0);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
-            if (v > (double)INT64_MAX / (double)units[i].mult)
-                return -1;
-            *ms = (int64_t)(v * (double)units[i].mult);
-            return 0;
-        }
-    }
-    return -1;
+    unit = *end == '\0' ? "s" : end;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(unit, units[i].suffix) == 0)
+            mult = (double)units[i].mult;
+    /*
+     * Round to the nearest ms: 4.1 * 60000 is 245999.99999999997 in
+     * binary floating point. 2^63 is exact as a double; anything at or
+     * past it does not fit.
+     */
+    if (mult == 0 || v * mult + 0.5 >= 9223372036854775808.0)
+        return -1;
+    *ms = (int64_t)(v * mult + 0.5);
+    return 0;
 }
 
 int
@@ -204,6 +233,17 @@ util_parse_size(const char *s, uint64_t *bytes)
     return -1;
 }
 
+/* A port is 1..5 plain digits, 0..65535: no sign, no spaces. */
+static int
+util_parse_port(const char *s, long *port)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (n == 0 || n > 5 || s[n] != '\0')
+        return -1;
+    return util_parse_long(s, 0, 65535, port);
+}
+
 int
 util_parse_addr(const char *s, char **host, int *port, char **unix_path)
 {
@@ -221,18 +261,19 @@ util_parse_addr(const char *s, char **host, int *port, char **unix_path)
     if (*s == '[') {
         const char *close = strchr(s, ']');
 
-        if (close == NULL || close[1] != ':')
+        if (close == NULL || close == s + 1 || close[1] != ':')
             return -1;
-        if (util_parse_long(close + 2, 0, 65535, &p) == -1)
+        if (util_parse_port(close + 2, &p) == -1)
             return -1;
         if ((*host = xstrndup(s + 1, (size_t)(close - s - 1))) == NULL)
             return -1;
         *port = (int)p;
         return 0;
     }
-    colon = strrchr(s, ':');
-    if (colon == NULL || colon == s ||
-        util_parse_long(colon + 1, 0, 65535, &p) == -1)
+    /* A second colon means a bare IPv6 address: the port is ambiguous. */
+    colon = strchr(s, ':');
+    if (colon == NULL || colon == s || strchr(colon + 1, ':') != NULL ||
+        util_parse_port(colon + 1, &p) == -1)
         return -1;
     if ((*host = xstrndup(s, (size_t)(colon - s))) == NULL)
         return -1;

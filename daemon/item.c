@@ -1,0 +1,1096 @@
+/*
+ * item: the normalized model of one comment, reply, DM or mention. Items
+ * come in through the ingest API (item_from_json, which validates the wire
+ * model of docs/item.md and names the offending field on error) or from a
+ * connector (item_new plus the setters). Classify and route annotate them;
+ * item_to_json / item_dump give the form queue stores and http serves.
+ *
+ * An item owns every byte it points to: strings are copied in, raw and
+ * meta are deep copies of the caller's JSON, and item_to_json hands out
+ * deep copies, so nothing outside can change an item behind its back.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "item.h"
+#include "util.h"
+
+#define ITEM_MAX_TEXT_DEFAULT           65536
+#define ITEM_MAX_ATTACHMENTS_DEFAULT    32
+#define ITEM_NAME_MAX                   1024    /* account/author names */
+#define ITEM_URL_MAX                    2048
+#define ITEM_QUEUE_MAX                  128
+/* 9999-12-31T23:59:59.999Z: the last instant RFC 3339 can write. */
+#define ITEM_TIME_MAX_MS                253402300799999LL
+#define ITEM_ERR_OOM                    "item: out of memory"
+
+struct item {
+    char id[ITEM_ID_MAX + 1];
+    char platform[ITEM_PLATFORM_MAX + 1];
+    char native_id[ITEM_NATIVE_ID_MAX + 1];
+    enum item_kind kind;
+    char *account_id;
+    char *account_name;
+    char *conversation;
+    char *parent;
+    char *author_id;
+    char *author_name;
+    char *author_username;
+    char *text;
+    size_t text_len;
+    char lang[4];                   /* "" when unknown */
+    char *permalink;
+    char *queue;
+    int64_t created_ms;
+    int64_t received_ms;
+    bool has_link;
+    size_t max_attachments;
+    json_t *attachments;            /* array, always present */
+    json_t *raw;                    /* may be NULL */
+    json_t *meta;                   /* object or NULL */
+    json_t *classification;         /* may be NULL */
+};
+
+static const char *const item_kind_names[ITEM_KIND_COUNT_] = {
+    [ITEM_KIND_COMMENT] = "comment",
+    [ITEM_KIND_REPLY] = "reply",
+    [ITEM_KIND_DM] = "dm",
+    [ITEM_KIND_MENTION] = "mention",
+};
+
+static const char *const item_attachment_types[] = {
+    "image", "video", "audio", "file", "sticker", "link", "other",
+};
+
+/*
+ * Top-level keys of the wire model. received_at, classification and queue
+ * are written by inboxd; they are accepted on input (so a stored item
+ * parses again) and ignored.
+ */
+static const char *const item_top_keys[] = {
+    "platform", "native_id", "id", "kind", "account", "conversation",
+    "parent", "author", "text", "lang", "created_at", "received_at",
+    "permalink", "attachments", "raw", "meta", "classification", "queue",
+    NULL,
+};
+static const char *const item_account_keys[] = { "id", "name", NULL };
+static const char *const item_author_keys[] = {
+    "id", "name", "username", NULL,
+};
+static const char *const item_attachment_keys[] = { "type", "url", NULL };
+
+/* ---------------------------------------------------------------------
+ * Validation helpers
+ * ------------------------------------------------------------------ */
+
+static void item_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+item_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * Copy untrusted text into an error message: at most 40 bytes, anything
+ * outside printable ASCII becomes '?', so the message stays one line of
+ * valid UTF-8 whatever the client sent.
+ */
+static const char *
+item_err_quote(char *dst, size_t dstlen, const char *s)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < dstlen && i < 40 && s[i] != '\0'; i++)
+        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    dst[i] = '\0';
+    return dst;
+}
+
+static bool
+item_valid_platform(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > ITEM_PLATFORM_MAX)
+        return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* Native ids, account and author ids, conversation, parent. */
+static bool
+item_valid_ident(const char *s)
+{
+    size_t n;
+
+    for (n = 0; s[n] != '\0'; n++)
+        if ((unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f)
+            return false;
+    return n >= 1 && n <= ITEM_NATIVE_ID_MAX;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool
+item_valid_utf8(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        unsigned lo = 0x80, hi = 0xbf;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 1;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 2;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 3;
+        else
+            return false;
+        if (len - i <= n)
+            return false;
+        /* The second byte carries the overlong/surrogate/range limits. */
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+        else if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return false;
+        for (size_t k = 2; k <= n; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+/* Free-form names: valid UTF-8 without NUL, at most ITEM_NAME_MAX bytes. */
+static bool
+item_valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n <= ITEM_NAME_MAX && item_valid_utf8(s, n);
+}
+
+/* Returns NULL when url is fine, else what is wrong with it. */
+static const char *
+item_url_problem(const char *url)
+{
+    size_t n = strlen(url);
+    size_t skip;
+
+    if (n > ITEM_URL_MAX)
+        return "longer than 2048 bytes";
+    if (strncasecmp(url, "http://", 7) == 0)
+        skip = 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        skip = 8;
+    else
+        return "must be an http or https URL";
+    if (n == skip)
+        return "must be an http or https URL";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
+            return "must not contain spaces or control characters";
+    if (!item_valid_utf8(url, n))
+        return "not valid UTF-8";
+    return NULL;
+}
+
+/* [a-zA-Z]{2,3}, written lowercased into out[4]. */
+static bool
+item_norm_lang(const char *s, char out[4])
+{
+    size_t n = strlen(s);
+
+    if (n < 2 || n > 3)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c < 'a' || c > 'z')
+            return false;
+        out[i] = c;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+static bool
+item_valid_attachment_type(const char *type)
+{
+    size_t n = sizeof(item_attachment_types) /
+        sizeof(item_attachment_types[0]);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(type, item_attachment_types[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool
+item_text_has_link(const char *s, size_t len)
+{
+    static const char *const marks[] = { "http://", "https://", "www." };
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != 'h' && s[i] != 'H' && s[i] != 'w' && s[i] != 'W')
+            continue;
+        for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
+            size_t mlen = strlen(marks[m]);
+
+            if (len - i >= mlen && strncasecmp(s + i, marks[m], mlen) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Replace *dst with a copy of s (NULL clears). -1 only on out of memory. */
+static int
+item_set_str(char **dst, const char *s)
+{
+    char *copy = NULL;
+
+    if (s != NULL && (copy = xstrdup(s)) == NULL)
+        return -1;
+    xfree(*dst);
+    *dst = copy;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Construction and release
+ * ------------------------------------------------------------------ */
+
+/*
+ * The common constructor: validates the required fields and copies them.
+ * text may be empty here; item_from_json enforces "empty only with
+ * attachments" because only it sees both at once.
+ */
+static struct item *
+item_create(const char *platform, const char *native_id, enum item_kind kind,
+    const char *account_id, const char *author_id, const char *text,
+    size_t text_len, size_t max_text, char *err, size_t errlen)
+{
+    struct item *it = NULL;
+
+    if (platform == NULL) {
+        item_err(err, errlen, "platform: missing");
+        goto fail;
+    }
+    if (!item_valid_platform(platform)) {
+        item_err(err, errlen, "platform: must match [a-z0-9_-]{1,32}");
+        goto fail;
+    }
+    if (native_id == NULL) {
+        item_err(err, errlen, "native_id: missing");
+        goto fail;
+    }
+    if (!item_valid_ident(native_id)) {
+        item_err(err, errlen, "native_id: must be 1..256 printable ASCII "
+            "characters without spaces");
+        goto fail;
+    }
+    if ((unsigned)kind >= ITEM_KIND_COUNT_) {
+        item_err(err, errlen,
+            "kind: must be one of comment, reply, dm, mention");
+        goto fail;
+    }
+    if (account_id == NULL) {
+        item_err(err, errlen, "account.id: missing");
+        goto fail;
+    }
+    if (!item_valid_ident(account_id)) {
+        item_err(err, errlen, "account.id: must be 1..256 printable ASCII "
+            "characters without spaces");
+        goto fail;
+    }
+    if (author_id == NULL) {
+        item_err(err, errlen, "author.id: missing");
+        goto fail;
+    }
+    if (!item_valid_ident(author_id)) {
+        item_err(err, errlen, "author.id: must be 1..256 printable ASCII "
+            "characters without spaces");
+        goto fail;
+    }
+    if (text_len > max_text) {
+        item_err(err, errlen, "text: longer than %zu bytes", max_text);
+        goto fail;
+    }
+    if (memchr(text, '\0', text_len) != NULL) {
+        item_err(err, errlen, "text: contains a NUL character");
+        goto fail;
+    }
+    if (!item_valid_utf8(text, text_len)) {
+        item_err(err, errlen, "text: not valid UTF-8");
+        goto fail;
+    }
+
+    if ((it = xcalloc(1, sizeof(*it))) == NULL)
+        goto oom;
+    /* Lengths were checked above, so neither copy can truncate. */
+    snprintf(it->platform, sizeof(it->platform), "%s", platform);
+    snprintf(it->native_id, sizeof(it->native_id), "%s", native_id);
+    snprintf(it->id, sizeof(it->id), "%s:%s", platform, native_id);
+    it->kind = kind;
+    it->max_attachments = ITEM_MAX_ATTACHMENTS_DEFAULT;
+    if ((it->account_id = xstrdup(account_id)) == NULL ||
+        (it->author_id = xstrdup(author_id)) == NULL ||
+        (it->text = xstrndup(text, text_len)) == NULL ||
+        (it->attachments = json_array()) == NULL)
+        goto oom;
+    it->text_len = text_len;
+    it->has_link = item_text_has_link(text, text_len);
+    it->received_ms = util_now_ms();
+    it->created_ms = it->received_ms;
+    return it;
+
+oom:
+    item_err(err, errlen, ITEM_ERR_OOM);
+fail:
+    item_free(it);
+    return NULL;
+}
+
+struct item *
+item_new(const char *platform, const char *native_id, enum item_kind kind,
+    const char *account_id, const char *author_id, const char *text,
+    char *err, size_t errlen)
+{
+    if (text == NULL)
+        text = "";
+    return item_create(platform, native_id, kind, account_id, author_id,
+        text, strlen(text), ITEM_MAX_TEXT_DEFAULT, err, errlen);
+}
+
+void
+item_free(struct item *it)
+{
+    if (it == NULL)
+        return;
+    xfree(it->account_id);
+    xfree(it->account_name);
+    xfree(it->conversation);
+    xfree(it->parent);
+    xfree(it->author_id);
+    xfree(it->author_name);
+    xfree(it->author_username);
+    xfree(it->text);
+    xfree(it->permalink);
+    xfree(it->queue);
+    json_decref(it->attachments);
+    json_decref(it->raw);
+    json_decref(it->meta);
+    json_decref(it->classification);
+    xfree(it);
+}
+
+/* ---------------------------------------------------------------------
+ * The wire model (item_from_json)
+ * ------------------------------------------------------------------ */
+
+/* A member, with JSON null treated as absent. */
+static json_t *
+item_json_get(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_null(v) ? NULL : v;
+}
+
+static int
+item_check_keys(json_t *obj, const char *prefix, const char *const *known,
+    char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    char q[48];
+
+    json_object_foreach(obj, key, v) {
+        size_t i;
+
+        for (i = 0; known[i] != NULL; i++)
+            if (strcmp(key, known[i]) == 0)
+                break;
+        if (known[i] == NULL) {
+            item_err(err, errlen, "%s%s: unknown field", prefix,
+                item_err_quote(q, sizeof(q), key));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Fetch a string member named prefix+key. *out is NULL when the member is
+ * absent (an error when required). Strings with an embedded NUL are
+ * refused: every consumer treats them as C strings.
+ */
+static int
+item_json_str(const json_t *obj, const char *prefix, const char *key,
+    bool required, const char **out, char *err, size_t errlen)
+{
+    json_t *v = item_json_get(obj, key);
+
+    *out = NULL;
+    if (v == NULL) {
+        if (!required)
+            return 0;
+        item_err(err, errlen, "%s%s: missing", prefix, key);
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        item_err(err, errlen, "%s%s: expected a string", prefix, key);
+        return -1;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        item_err(err, errlen, "%s%s: contains a NUL character", prefix, key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* An optional free-form name (account.name, author.name, ...). */
+static int
+item_json_name(const json_t *obj, const char *prefix, const char *key,
+    const char **out, char *err, size_t errlen)
+{
+    if (item_json_str(obj, prefix, key, false, out, err, errlen) == -1)
+        return -1;
+    if (*out != NULL && strlen(*out) > ITEM_NAME_MAX) {
+        item_err(err, errlen, "%s%s: longer than %d bytes", prefix, key,
+            ITEM_NAME_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* An optional identifier (conversation, parent). */
+static int
+item_json_ident(const json_t *obj, const char *key, const char **out,
+    char *err, size_t errlen)
+{
+    if (item_json_str(obj, "", key, false, out, err, errlen) == -1)
+        return -1;
+    if (*out != NULL && !item_valid_ident(*out)) {
+        item_err(err, errlen, "%s: must be 1..256 printable ASCII "
+            "characters without spaces", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* A required sub-object (account, author), checked for unknown keys. */
+static json_t *
+item_json_sub(json_t *obj, const char *key, const char *const *known,
+    char *err, size_t errlen)
+{
+    json_t *v = item_json_get(obj, key);
+    char prefix[32];
+
+    if (v == NULL) {
+        item_err(err, errlen, "%s: missing", key);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        item_err(err, errlen, "%s: expected an object", key);
+        return NULL;
+    }
+    snprintf(prefix, sizeof(prefix), "%s.", key);
+    if (item_check_keys(v, prefix, known, err, errlen) == -1)
+        return NULL;
+    return v;
+}
+
+static int
+item_json_time(const json_t *obj, int64_t *ms, char *err, size_t errlen)
+{
+    json_t *v = item_json_get(obj, "created_at");
+
+    if (v == NULL) {
+        item_err(err, errlen, "created_at: missing");
+        return -1;
+    }
+    if (json_is_string(v) &&
+        util_parse_time(json_string_value(v), ms) == 0 &&
+        *ms >= 0 && *ms <= ITEM_TIME_MAX_MS)
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+        json_integer_value(v) <= ITEM_TIME_MAX_MS / 1000) {
+        *ms = (int64_t)json_integer_value(v) * 1000;
+        return 0;
+    }
+    item_err(err, errlen, "created_at: not an RFC 3339 time or unix seconds");
+    return -1;
+}
+
+/* Check the attachments array; the item copies it later. */
+static int
+item_json_attachments(const json_t *arr, size_t max, char *err,
+    size_t errlen)
+{
+    size_t i;
+    json_t *a;
+
+    if (!json_is_array(arr)) {
+        item_err(err, errlen, "attachments: expected an array");
+        return -1;
+    }
+    if (json_array_size(arr) > max) {
+        item_err(err, errlen, "attachments: more than %zu entries", max);
+        return -1;
+    }
+    json_array_foreach(arr, i, a) {
+        const char *type, *url, *problem;
+        char prefix[40], q[48];
+
+        snprintf(prefix, sizeof(prefix), "attachments[%zu].", i);
+        if (!json_is_object(a)) {
+            item_err(err, errlen, "attachments[%zu]: expected an object", i);
+            return -1;
+        }
+        if (item_check_keys(a, prefix, item_attachment_keys, err,
+            errlen) == -1 ||
+            item_json_str(a, prefix, "type", true, &type, err, errlen) == -1 ||
+            item_json_str(a, prefix, "url", false, &url, err, errlen) == -1)
+            return -1;
+        if (!item_valid_attachment_type(type)) {
+            item_err(err, errlen, "%stype: unknown type '%s'", prefix,
+                item_err_quote(q, sizeof(q), type));
+            return -1;
+        }
+        if (url != NULL && (problem = item_url_problem(url)) != NULL) {
+            item_err(err, errlen, "%surl: %s", prefix, problem);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct item *
+item_from_json(json_t *obj, const struct item_limits *lim, char *err,
+    size_t errlen)
+{
+    const char *platform, *native_id, *id, *kind_name, *account_id;
+    const char *account_name, *conversation, *parent, *author_id;
+    const char *author_name, *author_username, *text, *lang, *permalink;
+    const char *problem;
+    json_t *account, *author, *text_v, *attachments, *raw, *meta, *a;
+    size_t max_text = ITEM_MAX_TEXT_DEFAULT;
+    size_t max_att = ITEM_MAX_ATTACHMENTS_DEFAULT;
+    size_t i;
+    struct item *it = NULL;
+    int64_t created_ms;
+    int kind;
+    char lang_buf[4], want_id[ITEM_ID_MAX + 1];
+
+    if (lim != NULL && lim->max_text != 0)
+        max_text = lim->max_text;
+    if (lim != NULL && lim->max_attachments != 0)
+        max_att = lim->max_attachments;
+
+    if (!json_is_object(obj)) {
+        item_err(err, errlen, "item: expected a JSON object");
+        goto fail;
+    }
+    if (item_check_keys(obj, "", item_top_keys, err, errlen) == -1)
+        goto fail;
+
+    if (item_json_str(obj, "", "platform", true, &platform, err,
+        errlen) == -1 ||
+        item_json_str(obj, "", "native_id", true, &native_id, err,
+        errlen) == -1 ||
+        item_json_str(obj, "", "id", false, &id, err, errlen) == -1 ||
+        item_json_str(obj, "", "kind", true, &kind_name, err, errlen) == -1)
+        goto fail;
+    /* The required fields proper are checked again by item_create. */
+    if (!item_valid_platform(platform)) {
+        item_err(err, errlen, "platform: must match [a-z0-9_-]{1,32}");
+        goto fail;
+    }
+    if (!item_valid_ident(native_id)) {
+        item_err(err, errlen, "native_id: must be 1..256 printable ASCII "
+            "characters without spaces");
+        goto fail;
+    }
+    snprintf(want_id, sizeof(want_id), "%s:%s", platform, native_id);
+    if (id != NULL && strcmp(id, want_id) != 0) {
+        item_err(err, errlen, "id: must equal platform:native_id (%s)",
+            want_id);
+        goto fail;
+    }
+    if ((kind = item_kind_from_name(kind_name)) == -1) {
+        item_err(err, errlen,
+            "kind: must be one of comment, reply, dm, mention");
+        goto fail;
+    }
+
+    if ((account = item_json_sub(obj, "account", item_account_keys, err,
+        errlen)) == NULL ||
+        item_json_str(account, "account.", "id", true, &account_id, err,
+        errlen) == -1 ||
+        item_json_name(account, "account.", "name", &account_name, err,
+        errlen) == -1)
+        goto fail;
+    if (item_json_ident(obj, "conversation", &conversation, err,
+        errlen) == -1 ||
+        item_json_ident(obj, "parent", &parent, err, errlen) == -1)
+        goto fail;
+    if ((author = item_json_sub(obj, "author", item_author_keys, err,
+        errlen)) == NULL ||
+        item_json_str(author, "author.", "id", true, &author_id, err,
+        errlen) == -1 ||
+        item_json_name(author, "author.", "name", &author_name, err,
+        errlen) == -1 ||
+        item_json_name(author, "author.", "username", &author_username, err,
+        errlen) == -1)
+        goto fail;
+
+    attachments = item_json_get(obj, "attachments");
+    if (attachments != NULL &&
+        item_json_attachments(attachments, max_att, err, errlen) == -1)
+        goto fail;
+    if (item_json_str(obj, "", "text", true, &text, err, errlen) == -1)
+        goto fail;
+    text_v = json_object_get(obj, "text");
+    if (json_string_length(text_v) == 0 &&
+        (attachments == NULL || json_array_size(attachments) == 0)) {
+        item_err(err, errlen, "text: empty and no attachments");
+        goto fail;
+    }
+
+    if (item_json_str(obj, "", "lang", false, &lang, err, errlen) == -1)
+        goto fail;
+    if (lang != NULL && !item_norm_lang(lang, lang_buf)) {
+        item_err(err, errlen, "lang: must be an ISO 639 code ([a-z]{2,3})");
+        goto fail;
+    }
+    if (item_json_time(obj, &created_ms, err, errlen) == -1)
+        goto fail;
+    if (item_json_str(obj, "", "permalink", false, &permalink, err,
+        errlen) == -1)
+        goto fail;
+    if (permalink != NULL && (problem = item_url_problem(permalink)) != NULL) {
+        item_err(err, errlen, "permalink: %s", problem);
+        goto fail;
+    }
+    raw = item_json_get(obj, "raw");
+    meta = item_json_get(obj, "meta");
+    if (meta != NULL && !json_is_object(meta)) {
+        item_err(err, errlen, "meta: expected an object");
+        goto fail;
+    }
+
+    if ((it = item_create(platform, native_id, (enum item_kind)kind,
+        account_id, author_id, text, json_string_length(text_v), max_text,
+        err, errlen)) == NULL)
+        goto fail;
+    it->max_attachments = max_att;
+    it->created_ms = created_ms;
+    if (lang != NULL)
+        memcpy(it->lang, lang_buf, sizeof(it->lang));
+    /* Everything is valid now; the rest can only run out of memory. */
+    if (item_set_str(&it->account_name, account_name) == -1 ||
+        item_set_str(&it->conversation, conversation) == -1 ||
+        item_set_str(&it->parent, parent) == -1 ||
+        item_set_str(&it->author_name, author_name) == -1 ||
+        item_set_str(&it->author_username, author_username) == -1 ||
+        item_set_str(&it->permalink, permalink) == -1)
+        goto oom;
+    if (attachments != NULL) {
+        json_array_foreach(attachments, i, a) {
+            const char *url = item_json_get(a, "url") ?
+                json_string_value(json_object_get(a, "url")) : NULL;
+
+            if (item_add_attachment(it, json_string_value(json_object_get(a,
+                "type")), url) == -1)
+                goto oom;
+        }
+    }
+    if (raw != NULL && (it->raw = json_deep_copy(raw)) == NULL)
+        goto oom;
+    if (meta != NULL && (it->meta = json_deep_copy(meta)) == NULL)
+        goto oom;
+    return it;
+
+oom:
+    item_err(err, errlen, ITEM_ERR_OOM);
+fail:
+    item_free(it);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Accessors and setters
+ * ------------------------------------------------------------------ */
+
+const char *
+item_id(const struct item *it)
+{
+    return it->id;
+}
+
+const char *
+item_platform(const struct item *it)
+{
+    return it->platform;
+}
+
+const char *
+item_native_id(const struct item *it)
+{
+    return it->native_id;
+}
+
+const char *
+item_account(const struct item *it)
+{
+    return it->account_id;
+}
+
+enum item_kind
+item_kind(const struct item *it)
+{
+    return it->kind;
+}
+
+const char *
+item_conversation(const struct item *it)
+{
+    return it->conversation;
+}
+
+const char *
+item_author_id(const struct item *it)
+{
+    return it->author_id;
+}
+
+const char *
+item_author_name(const struct item *it)
+{
+    return it->author_name;
+}
+
+const char *
+item_text(const struct item *it)
+{
+    return it->text;
+}
+
+size_t
+item_text_len(const struct item *it)
+{
+    return it->text_len;
+}
+
+const char *
+item_lang(const struct item *it)
+{
+    return it->lang[0] != '\0' ? it->lang : NULL;
+}
+
+bool
+item_has_link(const struct item *it)
+{
+    return it->has_link;
+}
+
+int64_t
+item_created_ms(const struct item *it)
+{
+    return it->created_ms;
+}
+
+int64_t
+item_received_ms(const struct item *it)
+{
+    return it->received_ms;
+}
+
+const char *
+item_kind_name(enum item_kind kind)
+{
+    if ((unsigned)kind >= ITEM_KIND_COUNT_)
+        return "unknown";
+    return item_kind_names[kind];
+}
+
+int
+item_kind_from_name(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (int k = 0; k < ITEM_KIND_COUNT_; k++)
+        if (strcmp(name, item_kind_names[k]) == 0)
+            return k;
+    return -1;
+}
+
+/* NULL clears the language; otherwise [a-zA-Z]{2,3}, stored lowercased. */
+int
+item_set_lang(struct item *it, const char *lang)
+{
+    char buf[4];
+
+    if (lang == NULL) {
+        it->lang[0] = '\0';
+        return 0;
+    }
+    if (!item_norm_lang(lang, buf))
+        return -1;
+    memcpy(it->lang, buf, sizeof(it->lang));
+    return 0;
+}
+
+int
+item_set_conversation(struct item *it, const char *conv)
+{
+    if (conv != NULL && !item_valid_ident(conv))
+        return -1;
+    return item_set_str(&it->conversation, conv);
+}
+
+int
+item_set_parent(struct item *it, const char *parent)
+{
+    if (parent != NULL && !item_valid_ident(parent))
+        return -1;
+    return item_set_str(&it->parent, parent);
+}
+
+int
+item_set_author_name(struct item *it, const char *name)
+{
+    if (name != NULL && !item_valid_name(name))
+        return -1;
+    return item_set_str(&it->author_name, name);
+}
+
+int
+item_set_permalink(struct item *it, const char *url)
+{
+    if (url != NULL && item_url_problem(url) != NULL)
+        return -1;
+    return item_set_str(&it->permalink, url);
+}
+
+int
+item_set_created_ms(struct item *it, int64_t ms)
+{
+    if (ms < 0 || ms > ITEM_TIME_MAX_MS)
+        return -1;
+    it->created_ms = ms;
+    return 0;
+}
+
+void
+item_set_received_ms(struct item *it, int64_t ms)
+{
+    it->received_ms = ms;
+}
+
+void
+item_set_raw(struct item *it, json_t *raw)
+{
+    json_decref(it->raw);
+    it->raw = raw;
+}
+
+int
+item_add_attachment(struct item *it, const char *type, const char *url)
+{
+    json_t *a;
+
+    if (type == NULL || !item_valid_attachment_type(type) ||
+        (url != NULL && item_url_problem(url) != NULL) ||
+        json_array_size(it->attachments) >= it->max_attachments)
+        return -1;
+    if ((a = json_object()) == NULL)
+        return -1;
+    if (json_object_set_new(a, "type", json_string(type)) == -1 ||
+        (url != NULL &&
+        json_object_set_new(a, "url", json_string(url)) == -1)) {
+        json_decref(a);
+        return -1;
+    }
+    /* append_new drops a itself when it fails. */
+    if (json_array_append_new(it->attachments, a) == -1)
+        return -1;
+    if (strcmp(type, "link") == 0)
+        it->has_link = true;
+    return 0;
+}
+
+void
+item_set_classification(struct item *it, json_t *cls)
+{
+    json_decref(it->classification);
+    it->classification = cls;
+}
+
+json_t *
+item_classification(const struct item *it)
+{
+    return it->classification;
+}
+
+int
+item_set_queue(struct item *it, const char *queue)
+{
+    if (queue != NULL &&
+        (!item_valid_ident(queue) || strlen(queue) > ITEM_QUEUE_MAX))
+        return -1;
+    return item_set_str(&it->queue, queue);
+}
+
+const char *
+item_queue(const struct item *it)
+{
+    return it->queue;
+}
+
+/* ---------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------ */
+
+/* Set key to a copy of s; NULL s sets nothing. */
+static int
+item_json_put_str(json_t *obj, const char *key, const char *s)
+{
+    if (s == NULL)
+        return 0;
+    return json_object_set_new(obj, key, json_string(s));
+}
+
+static int
+item_json_put_time(json_t *obj, const char *key, int64_t ms)
+{
+    char ts[32];
+
+    util_format_time(ms, ts);
+    return json_object_set_new(obj, key, json_string(ts));
+}
+
+/* Set key to a deep copy of v; NULL v sets nothing. */
+static int
+item_json_put_copy(json_t *obj, const char *key, const json_t *v)
+{
+    if (v == NULL)
+        return 0;
+    return json_object_set_new(obj, key, json_deep_copy(v));
+}
+
+json_t *
+item_to_json(const struct item *it)
+{
+    json_t *o, *account = NULL, *author = NULL;
+
+    if ((o = json_object()) == NULL)
+        goto fail;
+    if (item_json_put_str(o, "id", it->id) == -1 ||
+        item_json_put_str(o, "platform", it->platform) == -1 ||
+        item_json_put_str(o, "native_id", it->native_id) == -1 ||
+        item_json_put_str(o, "kind", item_kind_name(it->kind)) == -1)
+        goto fail;
+
+    if ((account = json_object()) == NULL ||
+        item_json_put_str(account, "id", it->account_id) == -1 ||
+        item_json_put_str(account, "name", it->account_name) == -1)
+        goto fail;
+    /* set_new steals account even when it fails. */
+    if (json_object_set_new(o, "account", account) == -1) {
+        account = NULL;
+        goto fail;
+    }
+    account = NULL;
+    if (item_json_put_str(o, "conversation", it->conversation) == -1 ||
+        item_json_put_str(o, "parent", it->parent) == -1)
+        goto fail;
+
+    if ((author = json_object()) == NULL ||
+        item_json_put_str(author, "id", it->author_id) == -1 ||
+        item_json_put_str(author, "name", it->author_name) == -1 ||
+        item_json_put_str(author, "username", it->author_username) == -1)
+        goto fail;
+    if (json_object_set_new(o, "author", author) == -1) {
+        author = NULL;
+        goto fail;
+    }
+    author = NULL;
+
+    if (json_object_set_new(o, "text",
+        json_stringn(it->text, it->text_len)) == -1 ||
+        item_json_put_str(o, "lang", item_lang(it)) == -1 ||
+        item_json_put_time(o, "created_at", it->created_ms) == -1 ||
+        item_json_put_time(o, "received_at", it->received_ms) == -1 ||
+        item_json_put_str(o, "permalink", it->permalink) == -1)
+        goto fail;
+    if (json_array_size(it->attachments) > 0 &&
+        item_json_put_copy(o, "attachments", it->attachments) == -1)
+        goto fail;
+    if (item_json_put_copy(o, "raw", it->raw) == -1 ||
+        item_json_put_copy(o, "meta", it->meta) == -1 ||
+        item_json_put_copy(o, "classification", it->classification) == -1 ||
+        item_json_put_str(o, "queue", it->queue) == -1)
+        goto fail;
+    return o;
+
+fail:
+    json_decref(author);
+    json_decref(account);
+    json_decref(o);
+    return NULL;
+}
+
+char *
+item_dump(const struct item *it)
+{
+    json_malloc_t malloc_fn;
+    json_free_t free_fn;
+    json_t *j;
+    char *s, *out;
+
+    if ((j = item_to_json(it)) == NULL)
+        return NULL;
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (s == NULL)
+        return NULL;
+    /*
+     * alloc_init points jansson at xmalloc, and then the string is ours
+     * already. If nobody called it, copy, so "free with xfree" still holds.
+     */
+    json_get_alloc_funcs(&malloc_fn, &free_fn);
+    if (malloc_fn == xmalloc)
+        return s;
+    out = xstrdup(s);
+    free_fn(s);
+    return out;
+}
