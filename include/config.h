@@ -96,7 +96,7 @@ struct config {
     } log;
 
     /* Built from the above. */
-    struct rules *rules;
+    struct rules *ruleset;     /* compiled from rules.dirs */
 };
 
 /*

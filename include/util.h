@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Number of elements of an array (not a pointer). */
+#ifndef nitems
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Wall clock in milliseconds since the epoch. */
 int64_t util_now_ms(void);
 /* Monotonic clock in microseconds. */
