@@ -6,6 +6,8 @@
 #ifndef INBOXD_METRICS_H
 #define INBOXD_METRICS_H
 
+#include <stddef.h>
+
 #include "buf.h"
 
 struct metrics;
@@ -25,6 +27,15 @@ void metrics_free(struct metrics *m);
  */
 void metrics_declare(struct metrics *m, const char *name,
     enum metrics_type type, const char *help);
+
+/* A module's families as one static table, declared at once. */
+struct metrics_family_decl {
+    const char *name;
+    enum metrics_type type;
+    const char *help;
+};
+void metrics_declare_all(struct metrics *m,
+    const struct metrics_family_decl *decl, size_t n);
 
 /* Counter += v. label_key may be NULL for no label; the value is escaped. */
 void metrics_add(struct metrics *m, const char *name, const char *label_key,
