@@ -74,7 +74,8 @@ unsigned queue_pending(const struct queue *q);
 
 /*
  * Disconnect and free. Pending callbacks fire with QUEUE_UNAVAILABLE
- * before this returns. NULL is fine.
+ * before this returns. NULL is fine. Do not call it from inside a
+ * queue_store_cb of the same queue: defer it to the loop.
  */
 void queue_free(struct queue *q);
 

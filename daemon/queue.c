@@ -1,0 +1,972 @@
+/*
+ * queue: the Redis side of inboxd, over hiredis async on the daemon's
+ * libevent loop. It owns the one connection to Redis, the store script
+ * and every key and stream name (docs/redis.md).
+ *
+ * Storing an item is one EVALSHA of a Lua script that deduplicates by item
+ * id, stores the item hash once, appends the id to the destination queue's
+ * stream (creating the responders' consumer group with it) and appends to
+ * the all-items stream, atomically on the server. A reply of NOSCRIPT
+ * (Redis restarted with an empty script cache) resends the same store as
+ * EVAL, unseen by the caller.
+ *
+ * Connection life: connect, AUTH, SELECT, SCRIPT LOAD; only the SCRIPT
+ * LOAD reply makes the module "up". Any failure drops the connection and
+ * an evtimer reconnects with exponential backoff, forever. hiredis 0.14
+ * has no command timeouts, so every command sent is kept on a FIFO with
+ * its send time (Redis answers in order on one connection) and a watchdog
+ * timer drops the connection when the oldest is older than timeout_ms;
+ * redisAsyncFree then fires every pending callback with a NULL reply,
+ * which the store callback reports as QUEUE_UNAVAILABLE.
+ *
+ * hiredis frees a context by itself after a failed connect or a lost
+ * connection, and must not be freed from inside its own callbacks: drops
+ * decided in a callback are deferred to a zero-timeout event, and q->ac
+ * is cleared before any free so late callbacks can tell a dead context
+ * from the live one.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "queue.h"
+#include "util.h"
+
+#define QUEUE_DEFAULT_PREFIX    "inboxd:"
+#define QUEUE_DEFAULT_GROUP     "responders"
+#define QUEUE_DEFAULT_TIMEOUT   2000
+#define QUEUE_DEFAULT_RMIN      100
+#define QUEUE_DEFAULT_RMAX      5000
+#define QUEUE_SHA_LEN           40
+/* Error text from Redis is cut to this many bytes in log lines. */
+#define QUEUE_ERR_MAX           200
+
+/*
+ * The store script. KEYS: item hash, destination stream, all-items
+ * stream. ARGV: json, queue, ttl seconds (0 = none), received-at ms,
+ * group, item id, ingest maxlen (0 = uncapped). Returns {1, queue, sid}
+ * for a new item, {0, stored queue, stored sid} for a duplicate.
+ */
+static const char queue_store_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id')\n"
+    "  return {0, v[1] or '', v[2] or ''}\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
+    "end\n"
+    "local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[6])\n"
+    "redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
+    "  'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
+    "local ttl = tonumber(ARGV[3])\n"
+    "if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "local cap = tonumber(ARGV[7])\n"
+    "if cap > 0 then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',\n"
+    "    'id', ARGV[6], 'queue', ARGV[2])\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
+    "end\n"
+    "return {1, ARGV[2], sid}\n";
+
+enum queue_cmd_kind {
+    QUEUE_CMD_AUTH,
+    QUEUE_CMD_SELECT,
+    QUEUE_CMD_SCRIPT_LOAD,
+    QUEUE_CMD_GROUP,
+    QUEUE_CMD_STORE,
+};
+
+/* One command sent and not yet answered; lives on q->pending. */
+struct queue_cmd {
+    TAILQ_ENTRY(queue_cmd) entry;
+    struct queue *q;
+    enum queue_cmd_kind kind;
+    int64_t sent_us;            /* last send: the watchdog's clock */
+    int64_t first_us;           /* first send: the latency histogram's */
+    bool eval;                  /* resent as EVAL after NOSCRIPT */
+
+    /* QUEUE_CMD_STORE; name is also the queue for QUEUE_CMD_GROUP. */
+    char *id;
+    char *name;
+    char *json;
+    size_t jsonlen;
+    char *keys[3];
+    char ttl[24];
+    char received[24];
+    queue_store_cb *cb;
+    void *arg;
+};
+
+TAILQ_HEAD(queue_cmd_list, queue_cmd);
+
+struct queue {
+    struct event_base *base;
+    struct metrics *metrics;
+
+    /* Copied from the config at queue_new. */
+    char *host;
+    int port;
+    char *unix_path;
+    char *password;             /* wiped on free, never logged */
+    int db;
+    char *prefix;
+    char *group;
+    char addr[300];             /* for log lines: "unix:/p" or "host:port" */
+    int64_t timeout_ms;
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
+    int64_t ingest_maxlen;
+
+    redisAsyncContext *ac;      /* live context; NULL while down */
+    bool connected;             /* TCP/unix connect done */
+    bool up;                    /* script loaded: stores may be sent */
+    bool started;
+    bool freeing;
+    int64_t connect_us;         /* when the live connect began */
+    char sha[QUEUE_SHA_LEN + 1];
+
+    struct queue_cmd_list pending;
+    unsigned npending;
+
+    int64_t backoff_ms;         /* next reconnect delay */
+    int64_t outage_start_ms;    /* 0 while not in an outage */
+    unsigned attempts;          /* connect attempts in this outage */
+
+    /* Queues whose groups are (re)created on every connect. */
+    char **names;
+    size_t nnames;
+    char *names_group;
+
+    struct event *ev_reconnect;
+    struct event *ev_watchdog;  /* timeouts, every tick_ms while busy */
+    struct event *ev_drop;      /* deferred drop, out of hiredis callbacks */
+    redisAsyncContext *drop_ac; /* the context ev_drop is meant for */
+    char drop_reason[160];
+    int64_t tick_ms;
+};
+
+static void queue_connect(struct queue *q);
+static void queue_ensure_send(struct queue *q);
+
+const char *
+queue_strstatus(enum queue_status st)
+{
+    switch (st) {
+    case QUEUE_STORED:
+        return "stored";
+    case QUEUE_DUPLICATE:
+        return "duplicate";
+    case QUEUE_UNAVAILABLE:
+        return "unavailable";
+    case QUEUE_ERROR:
+        return "error";
+    }
+    return "?";
+}
+
+/* ---------------------------------------------------------------------
+ * Commands and the pending FIFO
+ * ------------------------------------------------------------------ */
+
+static void
+queue_cmd_free(struct queue_cmd *cmd)
+{
+    if (cmd == NULL)
+        return;
+    xfree(cmd->id);
+    xfree(cmd->name);
+    xfree(cmd->json);
+    for (size_t i = 0; i < 3; i++)
+        xfree(cmd->keys[i]);
+    xfree(cmd);
+}
+
+static struct queue_cmd *
+queue_cmd_new(struct queue *q, enum queue_cmd_kind kind)
+{
+    struct queue_cmd *cmd;
+
+    if ((cmd = xcalloc(1, sizeof(*cmd))) == NULL)
+        return NULL;
+    cmd->q = q;
+    cmd->kind = kind;
+    return cmd;
+}
+
+static void
+queue_watchdog_arm(struct queue *q)
+{
+    struct timeval tv;
+
+    if (evtimer_pending(q->ev_watchdog, NULL))
+        return;
+    tv.tv_sec = q->tick_ms / 1000;
+    tv.tv_usec = (q->tick_ms % 1000) * 1000;
+    evtimer_add(q->ev_watchdog, &tv);
+}
+
+static void queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata);
+
+/*
+ * Send argv on the live connection with cmd as the callback's data and
+ * put cmd on the pending FIFO. -1 when hiredis refuses (the context is
+ * disconnecting or out of memory); cmd is then still the caller's.
+ */
+static int
+queue_send(struct queue *q, struct queue_cmd *cmd, int argc,
+    const char **argv, const size_t *lens)
+{
+    if (q->ac == NULL)
+        return -1;
+    if (redisAsyncCommandArgv(q->ac, queue_reply_cb, cmd, argc, argv,
+        lens) != REDIS_OK)
+        return -1;
+    cmd->sent_us = util_mono_us();
+    if (cmd->first_us == 0)
+        cmd->first_us = cmd->sent_us;
+    TAILQ_INSERT_TAIL(&q->pending, cmd, entry);
+    q->npending++;
+    queue_watchdog_arm(q);
+    return 0;
+}
+
+/* Send a command whose arguments are all C strings. */
+static int
+queue_send_strs(struct queue *q, struct queue_cmd *cmd, int argc,
+    const char **argv)
+{
+    size_t lens[8];
+
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return queue_send(q, cmd, argc, argv, lens);
+}
+
+/* ---------------------------------------------------------------------
+ * Connection state
+ * ------------------------------------------------------------------ */
+
+static void
+queue_schedule_reconnect(struct queue *q)
+{
+    struct timeval tv;
+    int64_t ms = q->backoff_ms;
+
+    if (q->freeing || evtimer_pending(q->ev_reconnect, NULL))
+        return;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    evtimer_add(q->ev_reconnect, &tv);
+    log_debug("queue", "next connect to %s in %lld ms", q->addr,
+        (long long)ms);
+    q->backoff_ms = ms * 2 > q->reconnect_max_ms ? q->reconnect_max_ms :
+        ms * 2;
+}
+
+/*
+ * The connection is gone or abandoned (q->ac already cleared by the
+ * caller). Warn once per outage, debug on every later failure, and
+ * schedule the next attempt.
+ */
+static void
+queue_mark_down(struct queue *q, const char *why, const char *kind)
+{
+    /* up may already be false (a dying context's callbacks clear it). */
+    bool was_up = q->up || q->connected;
+
+    q->up = false;
+    q->connected = false;
+    if (q->freeing)
+        return;
+    metrics_set(q->metrics, "inboxd_redis_up", NULL, NULL, 0);
+    if (kind != NULL)
+        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind", kind,
+            1);
+    if (q->outage_start_ms == 0) {
+        q->outage_start_ms = util_now_ms();
+        q->attempts = 0;
+        log_warnx("redis at %s %s: %s; reconnecting", q->addr,
+            was_up ? "lost" : "unavailable", why);
+    } else {
+        log_debug("queue", "redis at %s: %s", q->addr, why);
+    }
+    queue_schedule_reconnect(q);
+}
+
+/*
+ * Forget the live context because it is being freed, by us or by hiredis,
+ * and any drop still planned for it. Returns it.
+ */
+static redisAsyncContext *
+queue_detach(struct queue *q)
+{
+    redisAsyncContext *ac = q->ac;
+
+    q->ac = NULL;
+    q->drop_ac = NULL;
+    if (q->ev_drop != NULL)
+        evtimer_del(q->ev_drop);
+    return ac;
+}
+
+/*
+ * Drop the live connection now. Not from inside a hiredis callback
+ * (queue_drop_later is for that). Every pending callback fires with a
+ * NULL reply before this returns.
+ */
+static void
+queue_drop(struct queue *q, const char *why, const char *kind)
+{
+    redisAsyncContext *ac;
+
+    if ((ac = queue_detach(q)) == NULL)
+        return;
+    queue_mark_down(q, why, kind);
+    redisAsyncFree(ac);
+    if (TAILQ_EMPTY(&q->pending))
+        evtimer_del(q->ev_watchdog);
+}
+
+static void
+queue_drop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct queue *q = arg;
+    redisAsyncContext *ac = q->drop_ac;
+
+    (void)fd;
+    (void)what;
+    q->drop_ac = NULL;
+    if (ac != NULL && ac == q->ac)
+        queue_drop(q, q->drop_reason, NULL);
+}
+
+/* Ask for a drop of the live connection once the current callback ends. */
+static void
+queue_drop_later(struct queue *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+queue_drop_later(struct queue *q, const char *fmt, ...)
+{
+    struct timeval zero = { 0, 0 };
+    va_list ap;
+
+    if (q->ac == NULL || q->drop_ac == q->ac)
+        return;
+    q->up = false;
+    q->drop_ac = q->ac;
+    va_start(ap, fmt);
+    vsnprintf(q->drop_reason, sizeof(q->drop_reason), fmt, ap);
+    va_end(ap);
+    evtimer_add(q->ev_drop, &zero);
+}
+
+static void
+queue_set_up(struct queue *q)
+{
+    q->up = true;
+    q->backoff_ms = q->reconnect_min_ms;
+    metrics_set(q->metrics, "inboxd_redis_up", NULL, NULL, 1);
+    if (q->outage_start_ms != 0) {
+        log_info("connected to redis at %s (back after %.1f s outage)",
+            q->addr, (double)(util_now_ms() - q->outage_start_ms) / 1000.0);
+        q->outage_start_ms = 0;
+    } else {
+        log_info("connected to redis at %s", q->addr);
+    }
+    queue_ensure_send(q);
+}
+
+static void
+queue_connect_cb(const redisAsyncContext *cac, int status)
+{
+    struct queue *q = cac->data;
+    struct queue_cmd *cmd;
+    const char *argv[3];
+    char dbstr[16];
+
+    if (q == NULL || q->ac != cac)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context when this returns. */
+        queue_detach(q);
+        queue_mark_down(q, cac->errstr[0] ? cac->errstr : "connect failed",
+            NULL);
+        return;
+    }
+    q->connected = true;
+    log_debug("queue", "connected to %s, handshake", q->addr);
+
+    /* AUTH, SELECT and SCRIPT LOAD are pipelined; replies come in order. */
+    if (q->password != NULL) {
+        if ((cmd = queue_cmd_new(q, QUEUE_CMD_AUTH)) == NULL)
+            goto fail;
+        argv[0] = "AUTH";
+        argv[1] = q->password;
+        if (queue_send_strs(q, cmd, 2, argv) == -1) {
+            queue_cmd_free(cmd);
+            goto fail;
+        }
+    }
+    if (q->db != 0) {
+        if ((cmd = queue_cmd_new(q, QUEUE_CMD_SELECT)) == NULL)
+            goto fail;
+        snprintf(dbstr, sizeof(dbstr), "%d", q->db);
+        argv[0] = "SELECT";
+        argv[1] = dbstr;
+        if (queue_send_strs(q, cmd, 2, argv) == -1) {
+            queue_cmd_free(cmd);
+            goto fail;
+        }
+    }
+    if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT_LOAD)) == NULL)
+        goto fail;
+    argv[0] = "SCRIPT";
+    argv[1] = "LOAD";
+    argv[2] = queue_store_lua;
+    if (queue_send_strs(q, cmd, 3, argv) == -1) {
+        queue_cmd_free(cmd);
+        goto fail;
+    }
+    return;
+fail:
+    queue_drop_later(q, "cannot send the handshake");
+}
+
+static void
+queue_disconnect_cb(const redisAsyncContext *cac, int status)
+{
+    struct queue *q = cac->data;
+
+    /* A context we dropped ourselves was already accounted for. */
+    if (q == NULL || q->ac != cac)
+        return;
+    queue_detach(q);
+    queue_mark_down(q, status == REDIS_OK || cac->errstr[0] == '\0' ?
+        "disconnected" : cac->errstr, "disconnect");
+    if (TAILQ_EMPTY(&q->pending))
+        evtimer_del(q->ev_watchdog);
+}
+
+static void
+queue_connect(struct queue *q)
+{
+    redisAsyncContext *ac;
+    char why[160];
+
+    q->attempts++;
+    log_debug("queue", "connecting to redis at %s (attempt %u)", q->addr,
+        q->attempts);
+    if (q->unix_path != NULL)
+        ac = redisAsyncConnectUnix(q->unix_path);
+    else
+        ac = redisAsyncConnect(q->host, q->port);
+    if (ac == NULL) {
+        queue_mark_down(q, "out of memory", NULL);
+        return;
+    }
+    if (ac->err) {
+        snprintf(why, sizeof(why), "%s", ac->errstr);
+        redisAsyncFree(ac);
+        queue_mark_down(q, why, NULL);
+        return;
+    }
+    ac->data = q;
+    if (redisLibeventAttach(ac, q->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        queue_mark_down(q, "cannot attach to the event loop", NULL);
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, queue_connect_cb);
+    redisAsyncSetDisconnectCallback(ac, queue_disconnect_cb);
+    q->ac = ac;
+    q->connected = false;
+    q->connect_us = util_mono_us();
+    queue_watchdog_arm(q);
+}
+
+static void
+queue_reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct queue *q = arg;
+
+    (void)fd;
+    (void)what;
+    if (q->ac != NULL)
+        return;
+    metrics_add(q->metrics, "inboxd_redis_reconnects_total", NULL, NULL, 1);
+    queue_connect(q);
+}
+
+/*
+ * Runs every tick_ms while a connect or a command is outstanding. The
+ * head of the FIFO is the oldest command unanswered, since Redis answers
+ * in order on one connection.
+ */
+static void
+queue_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct queue *q = arg;
+    struct queue_cmd *head = TAILQ_FIRST(&q->pending);
+    int64_t now = util_mono_us(), age_ms;
+    char why[128];
+
+    (void)fd;
+    (void)what;
+    if (q->ac != NULL && !q->connected) {
+        age_ms = (now - q->connect_us) / 1000;
+        if (age_ms >= q->timeout_ms) {
+            snprintf(why, sizeof(why), "connect timed out after %lld ms",
+                (long long)age_ms);
+            queue_drop(q, why, "timeout");
+            return;
+        }
+    } else if (head != NULL && q->ac != NULL) {
+        age_ms = (now - head->sent_us) / 1000;
+        if (age_ms >= q->timeout_ms) {
+            snprintf(why, sizeof(why), "no reply for %lld ms with %u "
+                "pending, dropping the connection", (long long)age_ms,
+                q->npending);
+            queue_drop(q, why, "timeout");
+            return;
+        }
+    }
+    if (q->ac == NULL || (q->connected && TAILQ_EMPTY(&q->pending)))
+        return;
+    queue_watchdog_arm(q);
+}
+
+/* ---------------------------------------------------------------------
+ * Replies
+ * ------------------------------------------------------------------ */
+
+static bool
+queue_reply_is_error(const redisReply *r, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    return r->type == REDIS_REPLY_ERROR && r->len >= n &&
+        memcmp(r->str, prefix, n) == 0;
+}
+
+static int
+queue_err_len(const redisReply *r)
+{
+    return r->len > QUEUE_ERR_MAX ? QUEUE_ERR_MAX : (int)r->len;
+}
+
+static int queue_store_send(struct queue *q, struct queue_cmd *cmd);
+
+static void
+queue_store_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
+{
+    enum queue_status st = QUEUE_ERROR;
+    const char *qname = NULL, *sid = NULL;
+    redisReply **e;
+
+    if (r == NULL) {
+        st = QUEUE_UNAVAILABLE;
+        goto done;
+    }
+    if (queue_reply_is_error(r, "NOSCRIPT") && !cmd->eval) {
+        /* Script cache emptied (restart, SCRIPT FLUSH): EVAL caches it. */
+        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
+            "noscript", 1);
+        log_item_debug("queue", cmd->id, "NOSCRIPT, resending as EVAL");
+        cmd->eval = true;
+        if (queue_store_send(q, cmd) == 0)
+            return;
+        st = QUEUE_UNAVAILABLE;
+        goto done;
+    }
+    metrics_observe(q->metrics, "inboxd_redis_latency_seconds",
+        (double)(util_mono_us() - cmd->first_us) / 1e6);
+    if (r->type == REDIS_REPLY_ERROR) {
+        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
+            "error", 1);
+        log_item_warnx(cmd->id, "redis store into %s failed: %.*s",
+            cmd->name, queue_err_len(r), r->str);
+        goto done;
+    }
+    e = r->element;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        e[0]->type != REDIS_REPLY_INTEGER ||
+        e[1]->type != REDIS_REPLY_STRING ||
+        e[2]->type != REDIS_REPLY_STRING) {
+        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
+            "error", 1);
+        log_item_warnx(cmd->id, "redis store: unexpected reply type %d",
+            r->type);
+        goto done;
+    }
+    st = e[0]->integer == 1 ? QUEUE_STORED : QUEUE_DUPLICATE;
+    qname = e[1]->str;
+    sid = e[2]->str;
+    log_item_debug("queue", cmd->id, "%s in %s as %s", queue_strstatus(st),
+        qname, sid);
+done:
+    cmd->cb(st, qname, sid, cmd->arg);
+    queue_cmd_free(cmd);
+}
+
+static void
+queue_handshake_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
+{
+    static const char *const what[] = {
+        [QUEUE_CMD_AUTH] = "AUTH",
+        [QUEUE_CMD_SELECT] = "SELECT",
+        [QUEUE_CMD_SCRIPT_LOAD] = "SCRIPT LOAD",
+    };
+
+    if (r == NULL)
+        return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* Only the first failure is logged; the rest follow from it. */
+        if (q->drop_ac == NULL)
+            log_debug("queue", "%s: %.*s", what[cmd->kind],
+                queue_err_len(r), r->str);
+        queue_drop_later(q, "%s failed: %.*s", what[cmd->kind],
+            queue_err_len(r), r->str);
+        return;
+    }
+    if (cmd->kind != QUEUE_CMD_SCRIPT_LOAD)
+        return;
+    if (r->type != REDIS_REPLY_STRING || r->len != QUEUE_SHA_LEN) {
+        queue_drop_later(q, "SCRIPT LOAD: unexpected reply type %d",
+            r->type);
+        return;
+    }
+    memcpy(q->sha, r->str, QUEUE_SHA_LEN);
+    q->sha[QUEUE_SHA_LEN] = '\0';
+    if (q->drop_ac == NULL && q->connected)
+        queue_set_up(q);
+}
+
+static void
+queue_group_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
+{
+    if (r == NULL || queue_reply_is_error(r, "BUSYGROUP"))
+        return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_warnx("redis at %s: XGROUP CREATE for queue %s: %.*s", q->addr,
+            cmd->name, queue_err_len(r), r->str);
+        return;
+    }
+    log_debug("queue", "group %s created for queue %s", q->names_group ?
+        q->names_group : q->group, cmd->name);
+}
+
+/*
+ * Every command's reply, or NULL when its connection is being freed
+ * (lost, dropped, or queue_free). Exactly one call per command sent.
+ */
+static void
+queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct queue_cmd *cmd = privdata;
+    struct queue *q = cmd->q;
+    redisReply *reply = r;
+
+    TAILQ_REMOVE(&q->pending, cmd, entry);
+    q->npending--;
+    /* The context is dying: refuse stores from the callbacks below. */
+    if (reply == NULL && q->ac == ac)
+        q->up = false;
+
+    switch (cmd->kind) {
+    case QUEUE_CMD_STORE:
+        queue_store_reply(q, cmd, reply);
+        return;             /* it frees or resends cmd */
+    case QUEUE_CMD_GROUP:
+        queue_group_reply(q, cmd, reply);
+        break;
+    default:
+        queue_handshake_reply(q, cmd, reply);
+        break;
+    }
+    queue_cmd_free(cmd);
+}
+
+/* ---------------------------------------------------------------------
+ * Public interface
+ * ------------------------------------------------------------------ */
+
+struct queue *
+queue_new(struct event_base *base, const struct config *cfg,
+    struct metrics *metrics)
+{
+    const struct config_redis *rc = &cfg->redis;
+    struct queue *q;
+
+    if ((q = xcalloc(1, sizeof(*q))) == NULL)
+        return NULL;
+    q->base = base;
+    q->metrics = metrics;
+    TAILQ_INIT(&q->pending);
+    q->port = rc->port;
+    q->db = rc->db;
+    if (rc->unix_path != NULL) {
+        if ((q->unix_path = xstrdup(rc->unix_path)) == NULL)
+            goto fail;
+        snprintf(q->addr, sizeof(q->addr), "unix:%s", q->unix_path);
+    } else {
+        if ((q->host = xstrdup(rc->host ? rc->host : "127.0.0.1")) == NULL)
+            goto fail;
+        if (q->port <= 0)
+            q->port = 6379;
+        snprintf(q->addr, sizeof(q->addr), "%s%s%s:%d",
+            strchr(q->host, ':') ? "[" : "", q->host,
+            strchr(q->host, ':') ? "]" : "", q->port);
+    }
+    if (rc->password != NULL && (q->password = xstrdup(rc->password)) ==
+        NULL)
+        goto fail;
+    if ((q->prefix = xstrdup(rc->prefix ? rc->prefix :
+        QUEUE_DEFAULT_PREFIX)) == NULL)
+        goto fail;
+    if ((q->group = xstrdup(cfg->queue.group ? cfg->queue.group :
+        QUEUE_DEFAULT_GROUP)) == NULL)
+        goto fail;
+    q->timeout_ms = rc->timeout_ms > 0 ? rc->timeout_ms :
+        QUEUE_DEFAULT_TIMEOUT;
+    q->reconnect_min_ms = rc->reconnect_min_ms > 0 ? rc->reconnect_min_ms :
+        QUEUE_DEFAULT_RMIN;
+    q->reconnect_max_ms = rc->reconnect_max_ms >= q->reconnect_min_ms ?
+        rc->reconnect_max_ms : (q->reconnect_min_ms > QUEUE_DEFAULT_RMAX ?
+        q->reconnect_min_ms : QUEUE_DEFAULT_RMAX);
+    q->backoff_ms = q->reconnect_min_ms;
+    q->ingest_maxlen = cfg->queue.ingest_maxlen > 0 ?
+        cfg->queue.ingest_maxlen : 0;
+    /* Check often enough to notice a timeout within about a quarter. */
+    q->tick_ms = q->timeout_ms / 4;
+    if (q->tick_ms > 100)
+        q->tick_ms = 100;
+    if (q->tick_ms < 10)
+        q->tick_ms = 10;
+
+    if ((q->ev_reconnect = evtimer_new(base, queue_reconnect_cb, q)) ==
+        NULL || (q->ev_watchdog = evtimer_new(base, queue_watchdog_cb,
+        q)) == NULL || (q->ev_drop = evtimer_new(base, queue_drop_cb,
+        q)) == NULL)
+        goto fail;
+    return q;
+fail:
+    log_warnx("out of memory");
+    queue_free(q);
+    return NULL;
+}
+
+int
+queue_start(struct queue *q)
+{
+    if (q->started)
+        return 0;
+    q->started = true;
+    metrics_set(q->metrics, "inboxd_redis_up", NULL, NULL, 0);
+    queue_connect(q);
+    return 0;
+}
+
+/* Build the key "<prefix><mid><name>". */
+static char *
+queue_key(const struct queue *q, const char *mid, const char *name)
+{
+    size_t n = strlen(q->prefix) + strlen(mid) + strlen(name) + 1;
+    char *k;
+
+    if ((k = xmalloc(n)) == NULL)
+        return NULL;
+    snprintf(k, n, "%s%s%s", q->prefix, mid, name);
+    return k;
+}
+
+static int
+queue_store_send(struct queue *q, struct queue_cmd *cmd)
+{
+    char maxlen[24];
+    const char *argv[13];
+    size_t lens[13];
+
+    snprintf(maxlen, sizeof(maxlen), "%lld", (long long)q->ingest_maxlen);
+    argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
+    argv[1] = cmd->eval ? queue_store_lua : q->sha;
+    argv[2] = "3";
+    argv[3] = cmd->keys[0];
+    argv[4] = cmd->keys[1];
+    argv[5] = cmd->keys[2];
+    argv[6] = cmd->json;
+    argv[7] = cmd->name;
+    argv[8] = cmd->ttl;
+    argv[9] = cmd->received;
+    /* The group last given to queue_ensure_groups (a reload may change
+     * it), so a stream the script creates gets the same group. */
+    argv[10] = q->names_group ? q->names_group : q->group;
+    argv[11] = cmd->id;
+    argv[12] = maxlen;
+    for (size_t i = 0; i < 13; i++)
+        lens[i] = i == 6 ? cmd->jsonlen : strlen(argv[i]);
+    return queue_send(q, cmd, 13, argv, lens);
+}
+
+int
+queue_store(struct queue *q, const char *item_id, const char *queue,
+    const char *json, size_t jsonlen, int64_t ttl_ms, queue_store_cb *cb,
+    void *arg)
+{
+    struct queue_cmd *cmd;
+    int64_t ttl_s;
+
+    if (!q->up || q->ac == NULL)
+        return -1;
+    if ((cmd = queue_cmd_new(q, QUEUE_CMD_STORE)) == NULL)
+        goto fail;
+    cmd->cb = cb;
+    cmd->arg = arg;
+    cmd->jsonlen = jsonlen;
+    if ((cmd->id = xstrdup(item_id)) == NULL ||
+        (cmd->name = xstrdup(queue)) == NULL ||
+        (cmd->json = xmalloc(jsonlen + 1)) == NULL ||
+        (cmd->keys[0] = queue_key(q, "item:", item_id)) == NULL ||
+        (cmd->keys[1] = queue_key(q, "q:", queue)) == NULL ||
+        (cmd->keys[2] = queue_key(q, "ingest", "")) == NULL)
+        goto fail;
+    memcpy(cmd->json, json, jsonlen);
+    cmd->json[jsonlen] = '\0';
+    /* EXPIRE takes whole seconds: round up so an item never dies early. */
+    ttl_s = ttl_ms <= 0 ? 0 : (ttl_ms + 999) / 1000;
+    snprintf(cmd->ttl, sizeof(cmd->ttl), "%lld", (long long)ttl_s);
+    snprintf(cmd->received, sizeof(cmd->received), "%lld",
+        (long long)util_now_ms());
+    if (queue_store_send(q, cmd) == -1)
+        goto fail;
+    return 0;
+fail:
+    log_item_warnx(item_id, "cannot send the store to redis");
+    queue_cmd_free(cmd);
+    return -1;
+}
+
+/* XGROUP CREATE for every remembered queue name. */
+static void
+queue_ensure_send(struct queue *q)
+{
+    struct queue_cmd *cmd;
+    const char *argv[6];
+    char *key;
+
+    for (size_t i = 0; i < q->nnames && q->up; i++) {
+        if ((cmd = queue_cmd_new(q, QUEUE_CMD_GROUP)) == NULL ||
+            (cmd->name = xstrdup(q->names[i])) == NULL ||
+            (key = queue_key(q, "q:", q->names[i])) == NULL) {
+            queue_cmd_free(cmd);
+            log_warnx("out of memory");
+            return;
+        }
+        argv[0] = "XGROUP";
+        argv[1] = "CREATE";
+        argv[2] = key;
+        argv[3] = q->names_group ? q->names_group : q->group;
+        argv[4] = "0";
+        argv[5] = "MKSTREAM";
+        if (queue_send_strs(q, cmd, 6, argv) == -1) {
+            queue_cmd_free(cmd);
+            xfree(key);
+            return;
+        }
+        xfree(key);
+    }
+}
+
+static void
+queue_names_clear(struct queue *q)
+{
+    for (size_t i = 0; i < q->nnames; i++)
+        xfree(q->names[i]);
+    XFREE(&q->names);
+    q->nnames = 0;
+    XFREE(&q->names_group);
+}
+
+/*
+ * The names (and group; NULL means the configured queue.group) are kept
+ * and replayed on every (re)connect, so groups exist before any item.
+ */
+void
+queue_ensure_groups(struct queue *q, char *const *names, size_t n,
+    const char *group)
+{
+    queue_names_clear(q);
+    if (n > 0 && (q->names = xcalloc(n, sizeof(*q->names))) == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if ((q->names[i] = xstrdup(names[i])) == NULL)
+            goto fail;
+        q->nnames++;
+    }
+    if (group != NULL && (q->names_group = xstrdup(group)) == NULL)
+        goto fail;
+    if (q->up)
+        queue_ensure_send(q);
+    return;
+fail:
+    log_warnx("out of memory");
+    queue_names_clear(q);
+}
+
+bool
+queue_is_up(const struct queue *q)
+{
+    return q != NULL && q->up;
+}
+
+unsigned
+queue_pending(const struct queue *q)
+{
+    return q != NULL ? q->npending : 0;
+}
+
+/*
+ * Safe with commands pending: hiredis fires their callbacks (NULL reply,
+ * so QUEUE_UNAVAILABLE) inside redisAsyncFree. Not safe from inside one of
+ * this queue's own store callbacks: the caller must defer that.
+ */
+void
+queue_free(struct queue *q)
+{
+    redisAsyncContext *ac;
+
+    if (q == NULL)
+        return;
+    q->freeing = true;
+    q->up = false;
+    if ((ac = queue_detach(q)) != NULL)
+        redisAsyncFree(ac);     /* pending callbacks: QUEUE_UNAVAILABLE */
+    if (q->ev_reconnect != NULL)
+        event_free(q->ev_reconnect);
+    if (q->ev_watchdog != NULL)
+        event_free(q->ev_watchdog);
+    if (q->ev_drop != NULL)
+        event_free(q->ev_drop);
+    queue_names_clear(q);
+    if (q->password != NULL) {
+        explicit_bzero(q->password, strlen(q->password));
+        xfree(q->password);
+    }
+    xfree(q->host);
+    xfree(q->unix_path);
+    xfree(q->prefix);
+    xfree(q->group);
+    xfree(q);
+}
