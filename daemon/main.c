@@ -1,1 +1,392 @@
-int main(void) { return 0; }
+/*
+ * main: options, the -n check, the classify tool, startup order, signal
+ * events, the loop, draining and exit.
+ *
+ *   inboxd -c FILE          run in the foreground
+ *   inboxd -n -c FILE       check config and rules, print the verdict, exit
+ *   inboxd classify -c FILE JSON Lines items on stdin -> one result per line
+ *
+ * Startup may call fatalx(); once the loop runs nothing exits the process
+ * but the loop's own end.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "item.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "queue.h"
+#include "rules.h"
+#include "util.h"
+
+#define MAIN_DRAIN_POLL_MS 20
+
+static void
+main_usage(void)
+{
+    fprintf(stderr,
+        "usage: inboxd [-n] [-d subsystems] -c config.yml\n"
+        "       inboxd classify -c config.yml < items.jsonl\n"
+        "  -c FILE   configuration file\n"
+        "  -n        check the configuration and rules, then exit\n"
+        "  -d LIST   debug lines for subsystems (queue,http,pipeline or all)\n"
+        "  -V        print the version\n");
+    exit(2);
+}
+
+/* Print each collected error line with a prefix; used at startup. */
+static void
+main_print_errors(const char *prefix, const struct buf *errors)
+{
+    const char *p = errors->data ? errors->data : "";
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+        fprintf(stderr, "%s%.*s\n", prefix, n, p);
+        p += n + (nl != NULL);
+    }
+}
+
+static struct config *
+main_load(const char *path)
+{
+    struct config *cfg;
+    struct buf errors;
+
+    buf_init(&errors, 64 * 1024);
+    cfg = config_load(path, &errors);
+    if (cfg == NULL) {
+        main_print_errors("inboxd: ", &errors);
+        if (errors.len == 0)
+            fprintf(stderr, "inboxd: %s: cannot load\n", path);
+    }
+    buf_free(&errors);
+    return cfg;
+}
+
+static void
+main_apply_log(const struct config *cfg, const char *debug_opt)
+{
+    log_set_level(cfg->log.level);
+    log_set_debug(debug_opt ? debug_opt : cfg->log.debug);
+}
+
+/* ------------------------------------------------------------- classify */
+
+/*
+ * Offline classification: each stdin line is an item (docs/item.md); each
+ * output line is {"id","lang","categories","scores","hits","queue"} or
+ * {"line": N, "error": "..."} for a line that is not a valid item.
+ */
+static int
+main_classify(struct config *cfg)
+{
+    struct item_limits lim = {
+        .max_text = cfg->limits.max_text,
+        .max_attachments = cfg->limits.max_attachments,
+    };
+    char *line = NULL, err[256];
+    size_t cap = 0;
+    long lineno = 0, bad = 0;
+    ssize_t n;
+
+    while ((n = getline(&line, &cap, stdin)) != -1) {
+        json_error_t jerr;
+        struct item *it;
+        json_t *obj, *cls, *out;
+
+        lineno++;
+        if (n <= 1)
+            continue;
+        obj = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+        it = obj ? item_from_json(obj, &lim, err, sizeof(err)) : NULL;
+        if (obj == NULL)
+            snprintf(err, sizeof(err), "invalid JSON: %s", jerr.text);
+        json_decref(obj);
+        if (it == NULL || pipeline_classify(cfg, it) == -1) {
+            out = json_pack("{s:I,s:s}", "line", (json_int_t)lineno, "error",
+                it ? "out of memory" : err);
+            bad++;
+        } else {
+            cls = item_classification(it);
+            out = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:s?}",
+                "id", item_id(it), "lang", json_object_get(cls, "lang"),
+                "categories", json_object_get(cls, "categories"),
+                "scores", json_object_get(cls, "scores"),
+                "hits", json_object_get(cls, "hits"),
+                "queue", item_queue(it));
+        }
+        if (out != NULL) {
+            json_dumpf(out, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+            json_decref(out);
+        }
+        item_free(it);
+    }
+    free(line);     /* allocated by getline, not by xmalloc */
+    fflush(stdout);
+    if (bad)
+        fprintf(stderr, "inboxd: classify: %ld of %ld lines were not valid "
+            "items\n", bad, lineno);
+    return bad ? 1 : 0;
+}
+
+/* ------------------------------------------------------- signals, drain */
+
+int
+daemon_reload(struct daemon *d)
+{
+    struct config *cfg;
+    struct buf errors;
+    char diff[256];
+    const char *p;
+
+    if (d->reloading) {
+        log_warnx("reload already in progress; SIGHUP ignored");
+        return -1;
+    }
+    d->reloading = true;
+    buf_init(&errors, 64 * 1024);
+    cfg = config_load(d->config_path, &errors);
+    if (cfg == NULL) {
+        for (p = errors.data ? errors.data : ""; *p;) {
+            const char *nl = strchr(p, '\n');
+            int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+            log_error("%.*s", n, p);
+            p += n + (nl != NULL);
+        }
+        log_error("reload failed; keeping the running configuration");
+        metrics_add(d->metrics, "inboxd_reloads_total", "result", "failed",
+            1);
+        buf_free(&errors);
+        d->reloading = false;
+        return -1;
+    }
+    buf_free(&errors);
+    config_diff_immutable(d->cfg, cfg, diff, sizeof(diff));
+    if (diff[0] != '\0')
+        log_warnx("reload cannot change %s; restart inboxd to apply", diff);
+    config_unref(d->cfg);
+    d->cfg = cfg;
+    main_apply_log(cfg, NULL);
+    http_apply_config(d->http);
+    queue_ensure_groups(d->queue, cfg->queue.names, cfg->queue.nnames,
+        cfg->queue.group);
+    metrics_add(d->metrics, "inboxd_reloads_total", "result", "ok", 1);
+    log_info("reloaded %s: %zu rules, %zu routes", d->config_path,
+        rules_count(cfg->ruleset), cfg->routes.nrules);
+    d->reloading = false;
+    return 0;
+}
+
+static void
+main_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+
+    (void)fd;
+    (void)what;
+    if (d->inflight == 0) {
+        log_info("drained; exiting");
+        event_base_loopexit(d->base, NULL);
+    } else if (util_now_ms() >= d->drain_deadline_ms) {
+        log_warnx("drain deadline passed with %u items unanswered; their "
+            "senders were not acknowledged and will retry", d->inflight);
+        event_base_loopexit(d->base, NULL);
+    }
+}
+
+void
+daemon_shutdown(struct daemon *d)
+{
+    struct timeval tv = {0, MAIN_DRAIN_POLL_MS * 1000};
+
+    d->draining = true;
+    d->drain_deadline_ms = util_now_ms() + d->cfg->shutdown.drain_timeout_ms;
+    http_stop_accepting(d->http);
+    log_info("shutting down: %u items in flight, deadline %lld ms",
+        d->inflight, (long long)d->cfg->shutdown.drain_timeout_ms);
+    d->ev_drain = event_new(d->base, -1, EV_PERSIST, main_drain_cb, d);
+    if (d->ev_drain == NULL || event_add(d->ev_drain, &tv) == -1)
+        event_base_loopexit(d->base, NULL);
+    main_drain_cb(-1, 0, d);
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+
+    (void)what;
+    switch (sig) {
+    case SIGHUP:
+        log_info("SIGHUP: reloading %s", d->config_path);
+        daemon_reload(d);
+        break;
+    case SIGTERM:
+    case SIGINT:
+        if (d->draining) {
+            log_warnx("second signal: exiting now with %u items unanswered",
+                d->inflight);
+            event_base_loopbreak(d->base);
+            return;
+        }
+        log_info("%s received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        daemon_shutdown(d);
+        break;
+    }
+}
+
+static const struct metrics_family_decl main_metrics[] = {
+    {"inboxd_reloads_total", METRICS_COUNTER,
+        "Configuration reloads by result."},
+    {"inboxd_redis_up", METRICS_GAUGE,
+        "1 when connected to Redis with the store script loaded."},
+    {"inboxd_redis_latency_seconds", METRICS_HISTOGRAM,
+        "Round trip of item stores to Redis."},
+    {"inboxd_redis_errors_total", METRICS_COUNTER,
+        "Redis failures by kind (timeout, disconnect, error, noscript)."},
+    {"inboxd_redis_reconnects_total", METRICS_COUNTER,
+        "Connection attempts to Redis after the first."},
+};
+
+static void
+main_declare_metrics(struct metrics *m)
+{
+    pipeline_declare_metrics(m);
+    metrics_declare_all(m, main_metrics, nitems(main_metrics));
+}
+
+static int
+main_run(struct daemon *d)
+{
+    struct event_config *ecfg;
+    int rc = 1;
+
+    signal(SIGPIPE, SIG_IGN);
+    if ((ecfg = event_config_new()) == NULL)
+        fatalx("out of memory");
+    d->base = event_base_new_with_config(ecfg);
+    event_config_free(ecfg);
+    if (d->base == NULL)
+        fatalx("cannot create the event loop");
+    if ((d->metrics = metrics_new()) == NULL)
+        fatalx("out of memory");
+    main_declare_metrics(d->metrics);
+    d->started_ms = util_now_ms();
+
+    if ((d->queue = queue_new(d->base, d->cfg, d->metrics)) == NULL)
+        fatalx("cannot set up the Redis client");
+    queue_ensure_groups(d->queue, d->cfg->queue.names, d->cfg->queue.nnames,
+        d->cfg->queue.group);
+    if (queue_start(d->queue) == -1)
+        fatalx("cannot start the Redis client");
+    if ((d->http = http_new(d)) == NULL)
+        goto out;
+
+    d->ev_term = evsignal_new(d->base, SIGTERM, main_signal_cb, d);
+    d->ev_int = evsignal_new(d->base, SIGINT, main_signal_cb, d);
+    d->ev_hup = evsignal_new(d->base, SIGHUP, main_signal_cb, d);
+    if (!d->ev_term || !d->ev_int || !d->ev_hup ||
+        event_add(d->ev_term, NULL) || event_add(d->ev_int, NULL) ||
+        event_add(d->ev_hup, NULL))
+        fatalx("cannot install signal events");
+
+    log_info("inboxd %s started: %zu rules, %zu queues, pid %ld",
+        INBOXD_VERSION, rules_count(d->cfg->ruleset), d->cfg->queue.nnames,
+        (long)getpid());
+    event_base_dispatch(d->base);
+    /* A drain, even one cut by its deadline, is a clean exit; a second
+     * signal (loopbreak) is not. */
+    rc = event_base_got_break(d->base) ? 1 : 0;
+out:
+    /* queue first: its pending callbacks still answer their requests. */
+    queue_free(d->queue);
+    http_free(d->http);
+    if (d->ev_drain)
+        event_free(d->ev_drain);
+    if (d->ev_term)
+        event_free(d->ev_term);
+    if (d->ev_int)
+        event_free(d->ev_int);
+    if (d->ev_hup)
+        event_free(d->ev_hup);
+    metrics_free(d->metrics);
+    event_base_free(d->base);
+    libevent_global_shutdown();
+    return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+    struct daemon d;
+    const char *conf = NULL, *debug = NULL;
+    bool check = false, classify = false;
+    int ch, rc;
+
+    alloc_init();
+    if (argc > 1 && strcmp(argv[1], "classify") == 0) {
+        classify = true;
+        argv++;
+        argc--;
+    }
+    while ((ch = getopt(argc, argv, "c:d:nVh")) != -1) {
+        switch (ch) {
+        case 'c':
+            conf = optarg;
+            break;
+        case 'd':
+            debug = optarg;
+            break;
+        case 'n':
+            check = true;
+            break;
+        case 'V':
+            printf("inboxd %s\n", INBOXD_VERSION);
+            return 0;
+        default:
+            main_usage();
+        }
+    }
+    if (conf == NULL || optind != argc)
+        main_usage();
+
+    memset(&d, 0, sizeof(d));
+    if ((d.config_path = xstrdup(conf)) == NULL)
+        fatalx("out of memory");
+    if ((d.cfg = main_load(conf)) == NULL) {
+        xfree(d.config_path);
+        return 1;
+    }
+    if (check) {
+        printf("%s: ok: %zu rules, %zu queues, %zu routes, %zu tokens\n",
+            conf, rules_count(d.cfg->ruleset), d.cfg->queue.nnames,
+            d.cfg->routes.nrules, d.cfg->ntokens);
+        rc = 0;
+    } else if (classify) {
+        rc = main_classify(d.cfg);
+    } else {
+        main_apply_log(d.cfg, debug);
+        rc = main_run(&d);
+    }
+    config_unref(d.cfg);
+    xfree(d.config_path);
+    return rc;
+}

@@ -32,10 +32,12 @@ enum pipeline_result {
 
 /*
  * Called once when the item is done or failed. The item is borrowed for
- * the call only; the pipeline frees it afterwards.
+ * the call only; the pipeline frees it afterwards. stream_id is the entry
+ * in the destination queue's stream (the first one, for a duplicate), or
+ * NULL when not stored; borrowed for the call.
  */
 typedef void pipeline_done_cb(enum pipeline_result res,
-    const struct item *it, void *arg);
+    const struct item *it, const char *stream_id, void *arg);
 
 /*
  * Submit an item; takes ownership of it. cb fires exactly once, possibly
@@ -47,9 +49,14 @@ void pipeline_submit(struct daemon *d, struct item *it,
 
 /*
  * Classify and route without storing (inboxd classify, tests): attaches
- * classification and queue to the item using cfg's rules and routes.
+ * classification, detected language and queue to the item using cfg's
+ * rules and routes. Returns -1 when memory runs out.
  */
 struct config;
 int pipeline_classify(struct config *cfg, struct item *it);
+
+/* Declare the pipeline's metric families (main, tests). */
+struct metrics;
+void pipeline_declare_metrics(struct metrics *m);
 
 #endif

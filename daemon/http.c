@@ -1,0 +1,513 @@
+/*
+ * http: the evhttp server on the daemon's loop. It owns the listening
+ * socket, request limits (body, headers, timeouts), bearer-token auth and
+ * the JSON error shape, and dispatches:
+ *
+ *   POST /v1/items   ingest one normalized item (role ingest or admin)
+ *   GET  /healthz    ok only when Redis is up and rules are loaded
+ *   GET  /metrics    Prometheus text format
+ *
+ * An ingest request is answered only after the pipeline reports Redis's
+ * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
+ * Redis is unreachable or the daemon is shutting down.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "config.h"
+#include "daemon.h"
+#include "http.h"
+#include "item.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "queue.h"
+#include "rules.h"
+#include "util.h"
+
+struct http {
+    struct daemon *d;
+    struct evhttp *srv;
+    struct evhttp_bound_socket *sock;
+    int port;
+};
+
+/* What a request needs: the token's role, or none for open routes. */
+enum http_auth {
+    HTTP_AUTH_NONE,
+    HTTP_AUTH_INGEST,
+    HTTP_AUTH_ADMIN,
+    HTTP_AUTH_METRICS,      /* open unless http.metrics_public is false */
+};
+
+struct http_route {
+    enum evhttp_cmd_type method;
+    const char *path;
+    enum http_auth auth;
+    void (*handler)(struct http *h, struct evhttp_request *req);
+};
+
+static void http_items_post(struct http *, struct evhttp_request *);
+static void http_healthz(struct http *, struct evhttp_request *);
+static void http_metrics(struct http *, struct evhttp_request *);
+
+static const struct http_route http_routes[] = {
+    {EVHTTP_REQ_POST, "/v1/items", HTTP_AUTH_INGEST, http_items_post},
+    {EVHTTP_REQ_GET, "/healthz", HTTP_AUTH_NONE, http_healthz},
+    {EVHTTP_REQ_GET, "/metrics", HTTP_AUTH_METRICS, http_metrics},
+};
+
+static void
+http_count(struct http *h, int code)
+{
+    char c[8];
+
+    snprintf(c, sizeof(c), "%d", code);
+    metrics_add(h->d->metrics, "inboxd_http_requests_total", "code", c, 1);
+}
+
+static void
+http_reply_json(struct http *h, struct evhttp_request *req, int code,
+    const char *reason, json_t *body)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    struct evbuffer *buf = evbuffer_new();
+    char *s = json_dumps(body, JSON_COMPACT);
+
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    if (buf != NULL && s != NULL) {
+        evbuffer_add(buf, s, strlen(s));
+        evbuffer_add(buf, "\n", 1);
+    }
+    evhttp_send_reply(req, code, reason, buf);
+    http_count(h, code);
+    if (buf != NULL)
+        evbuffer_free(buf);
+    xfree(s);
+    json_decref(body);
+}
+
+/*
+ * Error replies share one shape: {"error": {"code": stable_code,
+ * "message": human text}}. code is what clients branch on.
+ */
+static void
+http_error(struct http *h, struct evhttp_request *req, int status,
+    const char *reason, const char *code, const char *message)
+{
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code,
+        "message", message);
+
+    http_reply_json(h, req, status, reason, body);
+}
+
+static void
+http_unavailable(struct http *h, struct evhttp_request *req,
+    const char *code, const char *message)
+{
+    char ra[24];
+
+    snprintf(ra, sizeof(ra), "%lld",
+        (long long)(h->d->cfg->queue.retry_after_s > 0 ?
+        h->d->cfg->queue.retry_after_s : 1));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+        ra);
+    http_error(h, req, 503, "Service Unavailable", code, message);
+}
+
+/* Return the matched token, or NULL after answering 401. */
+static const struct config_token *
+http_authenticate(struct http *h, struct evhttp_request *req)
+{
+    const char *auth = evhttp_find_header(
+        evhttp_request_get_input_headers(req), "Authorization");
+    const struct config_token *tok = NULL;
+
+    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *t = auth + 7;
+
+        while (*t == ' ')
+            t++;
+        tok = config_find_token(h->d->cfg, t, strlen(t));
+    }
+    if (tok == NULL) {
+        metrics_add(h->d->metrics, "inboxd_http_auth_failures_total",
+            "reason", auth == NULL ? "missing" : "invalid", 1);
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+            "WWW-Authenticate", "Bearer realm=\"inboxd\"");
+        http_error(h, req, 401, "Unauthorized", "unauthorized",
+            auth == NULL ? "missing bearer token" : "invalid bearer token");
+    }
+    return tok;
+}
+
+static bool
+http_authorize(struct http *h, struct evhttp_request *req, enum http_auth need)
+{
+    const struct config_token *tok;
+    bool ok;
+
+    if (need == HTTP_AUTH_NONE ||
+        (need == HTTP_AUTH_METRICS && h->d->cfg->http.metrics_public))
+        return true;
+    if ((tok = http_authenticate(h, req)) == NULL)
+        return false;
+    if (need == HTTP_AUTH_INGEST)
+        ok = tok->role == CONFIG_ROLE_INGEST || tok->role == CONFIG_ROLE_ADMIN;
+    else
+        ok = tok->role == CONFIG_ROLE_ADMIN;
+    if (!ok) {
+        metrics_add(h->d->metrics, "inboxd_http_auth_failures_total",
+            "reason", "forbidden", 1);
+        http_error(h, req, 403, "Forbidden", "forbidden",
+            "this token's role may not do that");
+    }
+    return ok;
+}
+
+/* ---------------------------------------------------------------- ingest */
+
+/* One ingest request waiting for the pipeline. */
+struct http_pending {
+    struct http *h;
+    struct evhttp_request *req;
+};
+
+static void
+http_items_done_cb(enum pipeline_result res, const struct item *it,
+    const char *stream_id, void *arg)
+{
+    struct http_pending *p = arg;
+    struct http *h = p->h;
+    struct evhttp_request *req = p->req;
+    json_t *body, *cats;
+
+    xfree(p);
+    switch (res) {
+    case PIPELINE_STORED:
+    case PIPELINE_DUPLICATE:
+        cats = json_object_get(item_classification(it), "categories");
+        body = json_pack("{s:s,s:s,s:s?,s:s?,s:O?}", "id", item_id(it),
+            "status", res == PIPELINE_STORED ? "queued" : "duplicate",
+            "queue", item_queue(it), "stream_id", stream_id,
+            "categories", res == PIPELINE_STORED ? cats : NULL);
+        if (res == PIPELINE_STORED)
+            http_reply_json(h, req, 202, "Accepted", body);
+        else
+            http_reply_json(h, req, 200, "OK", body);
+        break;
+    case PIPELINE_UNAVAILABLE:
+        http_unavailable(h, req, "store_unavailable",
+            "the item store (Redis) is unreachable; retry later");
+        break;
+    case PIPELINE_ERROR:
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "the item could not be stored; retry later");
+        break;
+    }
+}
+
+static void
+http_items_post(struct http *h, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    const char *ctype = evhttp_find_header(
+        evhttp_request_get_input_headers(req), "Content-Type");
+    struct item_limits lim = {
+        .max_text = h->d->cfg->limits.max_text,
+        .max_attachments = h->d->cfg->limits.max_attachments,
+    };
+    struct http_pending *p;
+    size_t len = evbuffer_get_length(in);
+    char err[256], msg[320];
+    json_error_t jerr;
+    struct item *it;
+    json_t *obj;
+
+    if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
+        http_error(h, req, 415, "Unsupported Media Type",
+            "unsupported_media_type", "send Content-Type: application/json");
+        return;
+    }
+    if (len == 0) {
+        http_error(h, req, 400, "Bad Request", "invalid_json",
+            "empty body: expected a JSON object");
+        return;
+    }
+    obj = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+        JSON_REJECT_DUPLICATES, &jerr);
+    if (obj == NULL) {
+        snprintf(msg, sizeof(msg), "line %d column %d: %s", jerr.line,
+            jerr.column, jerr.text);
+        metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
+            "invalid_json", 1);
+        http_error(h, req, 400, "Bad Request", "invalid_json", msg);
+        return;
+    }
+    it = item_from_json(obj, &lim, err, sizeof(err));
+    json_decref(obj);
+    if (it == NULL && strstr(err, "out of memory") != NULL) {
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    if (it == NULL) {
+        metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
+            "invalid_item", 1);
+        log_debug("http", "rejected item: %s", err);
+        http_error(h, req, 400, "Bad Request", "invalid_item", err);
+        return;
+    }
+    if (!queue_is_up(h->d->queue)) {
+        log_item_warnx(item_id(it), "not stored: redis unavailable");
+        metrics_add(h->d->metrics, "inboxd_items_failed_total", "reason",
+            "unavailable", 1);
+        item_free(it);
+        http_unavailable(h, req, "store_unavailable",
+            "the item store (Redis) is unreachable; retry later");
+        return;
+    }
+    if ((p = xmalloc(sizeof(*p))) == NULL) {
+        item_free(it);
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    p->h = h;
+    p->req = req;
+    pipeline_submit(h->d, it, http_items_done_cb, p);
+}
+
+/* ------------------------------------------------------------ ops routes */
+
+static void
+http_healthz(struct http *h, struct evhttp_request *req)
+{
+    bool up = queue_is_up(h->d->queue);
+    size_t nrules = rules_count(h->d->cfg->ruleset);
+    bool ok = up && nrules > 0 && !h->d->draining;
+    json_t *body = json_pack("{s:s,s:s,s:I,s:b}", "status", ok ? "ok" :
+        "unavailable", "redis", up ? "up" : "down", "rules",
+        (json_int_t)nrules, "draining", h->d->draining);
+
+    if (ok)
+        http_reply_json(h, req, 200, "OK", body);
+    else
+        http_reply_json(h, req, 503, "Service Unavailable", body);
+}
+
+static void
+http_rule_stat_cb(const char *rule_id, const char *category, uint64_t hits,
+    uint64_t limit_errors, uint64_t match_ns, void *arg)
+{
+    struct metrics *m = arg;
+
+    (void)category;
+    metrics_set(m, "inboxd_rule_hits_total", "rule", rule_id, (double)hits);
+    if (limit_errors)
+        metrics_set(m, "inboxd_rule_limit_errors_total", "rule", rule_id,
+            (double)limit_errors);
+    metrics_set(m, "inboxd_rule_match_seconds_total", "rule", rule_id,
+        (double)match_ns / 1e9);
+}
+
+static void
+http_metrics(struct http *h, struct evhttp_request *req)
+{
+    struct daemon *d = h->d;
+    struct evbuffer *out;
+    struct buf b;
+
+    metrics_set(d->metrics, "inboxd_inflight_items", NULL, NULL,
+        d->inflight);
+    metrics_set(d->metrics, "inboxd_rules_loaded", NULL, NULL,
+        (double)rules_count(d->cfg->ruleset));
+    metrics_set(d->metrics, "inboxd_uptime_seconds", NULL, NULL,
+        (double)(util_now_ms() - d->started_ms) / 1000.0);
+    metrics_set(d->metrics, "inboxd_redis_pending_commands", NULL, NULL,
+        queue_pending(d->queue));
+    rules_foreach_stat(d->cfg->ruleset, http_rule_stat_cb, d->metrics);
+
+    buf_init(&b, 64u << 20);
+    http_count(h, 200);
+    if (metrics_render(d->metrics, &b) == -1 ||
+        (out = evbuffer_new()) == NULL) {
+        buf_free(&b);
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "metrics too large");
+        return;
+    }
+    evbuffer_add(out, b.data ? b.data : "", b.len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+        "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+    buf_free(&b);
+}
+
+/* -------------------------------------------------------------- dispatch */
+
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    bool path_known = false;
+
+    if (path == NULL || *path == '\0')
+        path = "/";
+    if (h->d->draining) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+            "Connection", "close");
+        http_unavailable(h, req, "shutting_down",
+            "inboxd is shutting down; retry later");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]);
+        i++) {
+        const struct http_route *r = &http_routes[i];
+
+        if (strcmp(r->path, path) != 0)
+            continue;
+        path_known = true;
+        if (r->method != method &&
+            !(r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD))
+            continue;
+        if (http_authorize(h, req, r->auth))
+            r->handler(h, req);
+        return;
+    }
+    if (path_known) {
+        http_error(h, req, 405, "Method Not Allowed", "method_not_allowed",
+            "method not allowed on this path");
+        return;
+    }
+    http_error(h, req, 404, "Not Found", "not_found", "no such endpoint");
+}
+
+static const struct metrics_family_decl http_metric_families[] = {
+    {"inboxd_http_requests_total", METRICS_COUNTER,
+        "HTTP responses by status code."},
+    {"inboxd_http_auth_failures_total", METRICS_COUNTER,
+        "Requests refused by authentication or authorization."},
+    {"inboxd_ingest_rejected_total", METRICS_COUNTER,
+        "Ingest requests rejected as malformed, by reason."},
+    {"inboxd_inflight_items", METRICS_GAUGE,
+        "Items accepted and not yet answered."},
+    {"inboxd_rules_loaded", METRICS_GAUGE,
+        "Rules in the current snapshot."},
+    {"inboxd_uptime_seconds", METRICS_GAUGE,
+        "Seconds since start."},
+    {"inboxd_redis_pending_commands", METRICS_GAUGE,
+        "Redis commands sent and not yet answered."},
+    {"inboxd_rule_hits_total", METRICS_COUNTER,
+        "Matches per rule since the rules were loaded."},
+    {"inboxd_rule_limit_errors_total", METRICS_COUNTER,
+        "Matches per rule stopped by a pcre2 resource limit."},
+    {"inboxd_rule_match_seconds_total", METRICS_COUNTER,
+        "Time spent matching per rule since the rules were loaded."},
+};
+
+static void
+http_declare_metrics(struct metrics *m)
+{
+    metrics_declare_all(m, http_metric_families,
+        nitems(http_metric_families));
+}
+
+void
+http_apply_config(struct http *h)
+{
+    const struct config *cfg = h->d->cfg;
+    int secs = (int)((cfg->http.timeout_ms + 999) / 1000);
+
+    evhttp_set_max_body_size(h->srv, (ev_ssize_t)cfg->http.max_body);
+    evhttp_set_max_headers_size(h->srv, (ev_ssize_t)cfg->http.max_headers);
+    evhttp_set_timeout(h->srv, secs > 0 ? secs : 1);
+}
+
+struct http *
+http_new(struct daemon *d)
+{
+    const struct config *cfg = d->cfg;
+    struct http *h;
+    evutil_socket_t fd;
+    struct sockaddr_storage ss;
+    ev_socklen_t sslen = sizeof(ss);
+
+    if ((h = xcalloc(1, sizeof(*h))) == NULL)
+        return NULL;
+    h->d = d;
+    if ((h->srv = evhttp_new(d->base)) == NULL)
+        goto fail;
+    http_declare_metrics(d->metrics);
+    evhttp_set_allowed_methods(h->srv, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+        EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+        EVHTTP_REQ_PATCH);
+    /* Let a client read our 413 before the connection closes. */
+    evhttp_set_flags(h->srv, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_gencb(h->srv, http_request_cb, h);
+    http_apply_config(h);
+    h->sock = evhttp_bind_socket_with_handle(h->srv, cfg->http.host,
+        (ev_uint16_t)cfg->http.port);
+    if (h->sock == NULL) {
+        log_error("cannot listen on %s:%d", cfg->http.host, cfg->http.port);
+        goto fail;
+    }
+    fd = evhttp_bound_socket_get_fd(h->sock);
+    h->port = cfg->http.port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+        if (ss.ss_family == AF_INET)
+            h->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            h->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    log_info("listening on %s:%d", cfg->http.host, h->port);
+    return h;
+fail:
+    if (h->srv != NULL)
+        evhttp_free(h->srv);
+    xfree(h);
+    return NULL;
+}
+
+int
+http_port(const struct http *h)
+{
+    return h->port;
+}
+
+void
+http_stop_accepting(struct http *h)
+{
+    if (h == NULL || h->sock == NULL)
+        return;
+    evhttp_del_accept_socket(h->srv, h->sock);
+    h->sock = NULL;
+    log_info("stopped accepting connections");
+}
+
+void
+http_free(struct http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->srv != NULL)
+        evhttp_free(h->srv);
+    xfree(h);
+}

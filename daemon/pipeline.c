@@ -1,0 +1,231 @@
+/*
+ * pipeline: moves one item through its stages: received -> classified ->
+ * routed -> storing -> done (or failed). Every change of stage goes
+ * through pipeline_set_stage, which traces it. An item in flight holds a
+ * reference to the config snapshot it started with, so a reload never
+ * changes the rules under it.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "daemon.h"
+#include "item.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "queue.h"
+#include "rules.h"
+#include "util.h"
+
+struct pipeline_job {
+    struct daemon *d;
+    struct config *cfg;         /* reference taken at submit */
+    struct item *it;
+    enum pipeline_stage stage;
+    pipeline_done_cb *cb;
+    void *arg;
+    int64_t started_us;
+};
+
+static const char *const pipeline_stage_names[] = {
+    [PIPELINE_RECEIVED] = "received",
+    [PIPELINE_CLASSIFIED] = "classified",
+    [PIPELINE_ROUTED] = "routed",
+    [PIPELINE_STORING] = "storing",
+    [PIPELINE_DONE] = "done",
+    [PIPELINE_FAILED] = "failed",
+};
+
+const char *
+pipeline_stage_name(enum pipeline_stage st)
+{
+    if ((unsigned)st > PIPELINE_FAILED)
+        return "?";
+    return pipeline_stage_names[st];
+}
+
+static const struct metrics_family_decl pipeline_metrics[] = {
+    {"inboxd_items_received_total", METRICS_COUNTER,
+        "Items received, by platform."},
+    {"inboxd_items_stored_total", METRICS_COUNTER,
+        "New items stored in Redis, by destination queue."},
+    {"inboxd_items_category_total", METRICS_COUNTER,
+        "Stored items by decided category."},
+    {"inboxd_items_duplicate_total", METRICS_COUNTER,
+        "Deliveries of an item already stored, by platform."},
+    {"inboxd_items_failed_total", METRICS_COUNTER,
+        "Items not stored, by reason (unavailable, error)."},
+    {"inboxd_item_store_seconds", METRICS_HISTOGRAM,
+        "Time from submit to Redis's answer."},
+};
+
+void
+pipeline_declare_metrics(struct metrics *m)
+{
+    metrics_declare_all(m, pipeline_metrics, nitems(pipeline_metrics));
+}
+
+static void
+pipeline_set_stage(struct pipeline_job *job, enum pipeline_stage st)
+{
+    log_item_debug("pipeline", item_id(job->it), "%s -> %s",
+        pipeline_stage_name(job->stage), pipeline_stage_name(st));
+    job->stage = st;
+}
+
+int
+pipeline_classify(struct config *cfg, struct item *it)
+{
+    const char *lang;
+    json_t *cls;
+
+    if ((cls = rules_eval(cfg->ruleset, it)) == NULL)
+        return -1;
+    item_set_classification(it, cls);
+    lang = json_string_value(json_object_get(cls, "lang"));
+    if (item_lang(it) == NULL && lang != NULL && item_set_lang(it, lang) == -1)
+        return -1;
+    return item_set_queue(it, route_pick(&cfg->routes, it));
+}
+
+/* Comma-joined decided categories, for the log line. */
+static void
+pipeline_categories(const struct item *it, char *out, size_t len)
+{
+    json_t *cats = json_object_get(item_classification(it), "categories");
+    size_t i, o = 0;
+    json_t *c;
+
+    out[0] = '\0';
+    json_array_foreach(cats, i, c) {
+        int n = snprintf(out + o, len - o, "%s%s", o ? "," : "",
+            json_string_value(c));
+
+        if (n < 0 || (size_t)n >= len - o)
+            break;
+        o += (size_t)n;
+    }
+    if (o == 0)
+        snprintf(out, len, "-");
+}
+
+static void
+pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
+    const char *stream_id)
+{
+    struct daemon *d = job->d;
+    struct metrics *m = d->metrics;
+    char cats[256];
+    json_t *c;
+    size_t i;
+
+    pipeline_set_stage(job, res == PIPELINE_STORED ||
+        res == PIPELINE_DUPLICATE ? PIPELINE_DONE : PIPELINE_FAILED);
+    switch (res) {
+    case PIPELINE_STORED:
+        pipeline_categories(job->it, cats, sizeof(cats));
+        log_item_info(item_id(job->it), "stored queue=%s categories=%s",
+            item_queue(job->it), cats);
+        metrics_add(m, "inboxd_items_stored_total", "queue",
+            item_queue(job->it), 1);
+        json_array_foreach(json_object_get(item_classification(job->it),
+            "categories"), i, c)
+            metrics_add(m, "inboxd_items_category_total", "category",
+                json_string_value(c), 1);
+        break;
+    case PIPELINE_DUPLICATE:
+        log_item_info(item_id(job->it), "duplicate delivery, already stored");
+        metrics_add(m, "inboxd_items_duplicate_total", "platform",
+            item_platform(job->it), 1);
+        break;
+    case PIPELINE_UNAVAILABLE:
+        log_item_warnx(item_id(job->it), "not stored: redis unavailable");
+        metrics_add(m, "inboxd_items_failed_total", "reason", "unavailable", 1);
+        break;
+    case PIPELINE_ERROR:
+        log_item_error(item_id(job->it), "not stored: internal error");
+        metrics_add(m, "inboxd_items_failed_total", "reason", "error", 1);
+        break;
+    }
+    metrics_observe(m, "inboxd_item_store_seconds",
+        (double)(util_mono_us() - job->started_us) / 1e6);
+    job->cb(res, job->it, stream_id, job->arg);
+    item_free(job->it);
+    config_unref(job->cfg);
+    d->inflight--;
+    xfree(job);
+}
+
+static void
+pipeline_stored_cb(enum queue_status st, const char *queue,
+    const char *stream_id, void *arg)
+{
+    struct pipeline_job *job = arg;
+
+    (void)queue;
+    switch (st) {
+    case QUEUE_STORED:
+        pipeline_finish(job, PIPELINE_STORED, stream_id);
+        break;
+    case QUEUE_DUPLICATE:
+        /* The first delivery decided the queue; report that one. */
+        if (queue != NULL)
+            item_set_queue(job->it, queue);
+        pipeline_finish(job, PIPELINE_DUPLICATE, stream_id);
+        break;
+    case QUEUE_UNAVAILABLE:
+        pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
+        break;
+    case QUEUE_ERROR:
+        pipeline_finish(job, PIPELINE_ERROR, NULL);
+        break;
+    }
+}
+
+void
+pipeline_submit(struct daemon *d, struct item *it, pipeline_done_cb *cb,
+    void *arg)
+{
+    struct pipeline_job *job;
+    char *json;
+
+    if ((job = xcalloc(1, sizeof(*job))) == NULL) {
+        cb(PIPELINE_ERROR, it, NULL, arg);
+        item_free(it);
+        return;
+    }
+    job->d = d;
+    job->cfg = config_ref(d->cfg);
+    job->it = it;
+    job->cb = cb;
+    job->arg = arg;
+    job->started_us = util_mono_us();
+    job->stage = PIPELINE_RECEIVED;
+    d->inflight++;
+    metrics_add(d->metrics, "inboxd_items_received_total", "platform",
+        item_platform(it), 1);
+
+    if (pipeline_classify(job->cfg, it) == -1) {
+        pipeline_finish(job, PIPELINE_ERROR, NULL);
+        return;
+    }
+    pipeline_set_stage(job, PIPELINE_CLASSIFIED);
+    pipeline_set_stage(job, PIPELINE_ROUTED);
+
+    if ((json = item_dump(it)) == NULL) {
+        pipeline_finish(job, PIPELINE_ERROR, NULL);
+        return;
+    }
+    if (queue_store(d->queue, item_id(it), item_queue(it), json,
+        strlen(json), job->cfg->queue.item_ttl_ms, pipeline_stored_cb,
+        job) == -1) {
+        xfree(json);
+        pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
+        return;
+    }
+    xfree(json);
+    pipeline_set_stage(job, PIPELINE_STORING);
+}
