@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian packages inboxd needs to build, test and run.
+# Safe to run again: it installs only what is missing.
+set -eu
+PKGS="build-essential cmake pkg-config clang git curl
+libevent-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
+libhiredis-dev libfyaml-dev libssl-dev redis-server redis-tools wrk jq"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "install-deps: installing:$missing"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
