@@ -431,7 +431,10 @@ config_join(char *out, size_t outlen, const char *prefix, const char *key)
 static void
 config_index(char *out, size_t outlen, const char *prefix, size_t i)
 {
-    snprintf(out, outlen, "%s[%zu]", prefix, i);
+    int n = snprintf(out, outlen, "%s[%zu]", prefix, i);
+
+    if (n < 0 || (size_t)n >= outlen)
+        out[outlen - 1] = '\0';
 }
 
 static bool
