@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang git curl
 libevent-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
-libhiredis-dev libfyaml-dev libssl-dev redis-server redis-tools wrk jq"
+libhiredis-dev libfyaml-dev libssl-dev libutf8proc-dev redis-server
+redis-tools wrk jq"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
