@@ -52,7 +52,8 @@ for f in contrib/samples/*.json; do
         -H 'Content-Type: application/json' --data-binary "@$f" "$URL/v1/items")
     echo "$resp" | jq -r '[.id // "-", .status // .error.code,
         .queue // "-", ((.categories // []) | join(",")) ] |
-        @tsv' | awk -F'\t' '{ printf "%-44s %-10s %-14s %s\n", $1, $2, $3, ($4 == "" ? "-" : $4) }'
+        @tsv' | awk -F'\t' '{ id = length($1) > 44 ? substr($1, 1, 41) "..." : $1
+            printf "%-44s %-10s %-14s %s\n", id, $2, $3, ($4 == "" ? "-" : $4) }'
 done
 
 printf '\nQueue depths (Redis streams):\n'
