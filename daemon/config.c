@@ -158,6 +158,8 @@ static const struct config_option config_options[] = {
         RELOAD, queue.ingest_maxlen),
     OPT_UNIT("queues.retry_after", CONFIG_T_DURATION, "5s", SEC, HOUR, SEC,
         RELOAD, queue.retry_after_s),
+    OPT("queues.deadletter_maxlen", CONFIG_T_INT, "1000", 1, 1000000,
+        RELOAD, queue.deadletter_maxlen),
 
     OPT("limits.max_text", CONFIG_T_SIZE, "64KiB", 1, 64 * MIB,
         RELOAD, limits.max_text),
@@ -210,6 +212,7 @@ static config_special_fn config_parse_dirs;
 static config_special_fn config_parse_tokens;
 static config_special_fn config_parse_names;
 static config_special_fn config_parse_routes;
+static config_special_fn config_parse_accounts;
 
 /* Keys that are not plain scalars. All of them may change on reload except
  * the redis.password ones. */
@@ -224,6 +227,7 @@ static const struct {
     { "tokens", config_parse_tokens },
     { "queues.names", config_parse_names },
     { "routes", config_parse_routes },
+    { "accounts", config_parse_accounts },
 };
 
 static const char *const config_pw_keys[CONFIG_PW_COUNT_] = {
@@ -1486,6 +1490,431 @@ config_finish_routes(struct config_ctx *ctx)
     }
 }
 
+/* -------------------------------------------------------------- accounts */
+
+#define CONFIG_P_FACEBOOK   (1u << 0)
+#define CONFIG_P_INSTAGRAM  (1u << 1)
+#define CONFIG_P_VK         (1u << 2)
+#define CONFIG_P_TELEGRAM   (1u << 3)
+#define CONFIG_P_YOUTUBE    (1u << 4)
+#define CONFIG_P_META       (CONFIG_P_FACEBOOK | CONFIG_P_INSTAGRAM)
+
+/* Longest id, and the Telegram limit on a webhook's secret_token. */
+#define CONFIG_ACCOUNT_ID_MAX   64
+#define CONFIG_TG_SECRET_MAX    256
+
+static const struct {
+    const char *name;           /* a CONNECTOR_* name */
+    unsigned bit;
+} config_platforms[] = {
+    { CONNECTOR_FACEBOOK, CONFIG_P_FACEBOOK },
+    { CONNECTOR_INSTAGRAM, CONFIG_P_INSTAGRAM },
+    { CONNECTOR_VK, CONFIG_P_VK },
+    { CONNECTOR_TELEGRAM, CONFIG_P_TELEGRAM },
+    { CONNECTOR_YOUTUBE, CONFIG_P_YOUTUBE },
+};
+
+static config_check_fn config_check_tg_secret;
+static config_check_fn config_check_bot_token;
+
+/*
+ * The secrets an account may give, each as <key>, <key>_file or
+ * <key>_env (exactly as the tokens are given), and the platforms that use
+ * it. A key of another platform is an error, not silently ignored: a
+ * secret that is never checked would look like protection.
+ */
+static const struct config_acct_secret {
+    const char *key;
+    unsigned platforms;
+    bool required;
+    size_t off;                 /* the char * in struct config_account */
+    config_check_fn *check;     /* never quotes the value */
+} config_acct_secrets[] = {
+    { "app_secret", CONFIG_P_META, true,
+      offsetof(struct config_account, app_secret), NULL },
+    { "verify_token", CONFIG_P_META, false,
+      offsetof(struct config_account, verify_token), NULL },
+    { "confirmation", CONFIG_P_VK, false,
+      offsetof(struct config_account, vk_confirmation), NULL },
+    { "secret", CONFIG_P_VK, false,
+      offsetof(struct config_account, vk_secret), NULL },
+    { "webhook_secret", CONFIG_P_TELEGRAM, false,
+      offsetof(struct config_account, webhook_secret),
+      config_check_tg_secret },
+    { "bot_token", CONFIG_P_TELEGRAM, false,
+      offsetof(struct config_account, bot_token), config_check_bot_token },
+    { "api_key", CONFIG_P_YOUTUBE, false,
+      offsetof(struct config_account, api_key), NULL },
+    { "oauth_token", CONFIG_P_YOUTUBE, false,
+      offsetof(struct config_account, oauth_token), NULL },
+};
+
+#define CONFIG_ACCT_NSECRETS nitems(config_acct_secrets)
+
+/* Key indexes: the four plain keys, then three per secret. */
+enum {
+    CONFIG_ACCT_PLATFORM,
+    CONFIG_ACCT_ID,
+    CONFIG_ACCT_NAME,
+    CONFIG_ACCT_SELF_IDS,
+    CONFIG_ACCT_SECRET0,
+};
+
+#define CONFIG_ACCT_NKEYS (CONFIG_ACCT_SECRET0 + 3 * CONFIG_ACCT_NSECRETS)
+
+static const char *const config_acct_plain[CONFIG_ACCT_SECRET0] = {
+    "platform", "id", "name", "self_ids",
+};
+static const char *const config_acct_forms[3] = { "", "_file", "_env" };
+static const enum config_secret_kind config_acct_kinds[3] = {
+    CONFIG_SECRET_VALUE, CONFIG_SECRET_FILE, CONFIG_SECRET_ENV,
+};
+
+/* Telegram allows 1-256 of A-Z a-z 0-9 _ - in setWebhook's secret_token. */
+static const char *
+config_check_tg_secret(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len > CONFIG_TG_SECRET_MAX || !config_all_in(s, "_-", true))
+        return "must be 1 to 256 of A-Z a-z 0-9 _ - (Telegram's rule)";
+    return NULL;
+}
+
+/* "<bot id>:<key>", as BotFather gives it. */
+static const char *
+config_check_bot_token(const char *s)
+{
+    const char *colon = strchr(s, ':');
+
+    if (colon == NULL || colon == s || colon[1] == '\0' ||
+        strspn(s, "0123456789") != (size_t)(colon - s) ||
+        strspn(colon + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+        "wxyz0123456789_-") != strlen(colon + 1))
+        return "expected <bot id>:<key>, as BotFather gives it";
+    return NULL;
+}
+
+/* An author id as the platforms write them: printable, no spaces. */
+static const char *
+config_check_self_id(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > ITEM_NATIVE_ID_MAX)
+        return "must be 1 to 256 printable characters without spaces";
+    for (; *s != '\0'; s++) {
+        if (*s <= ' ' || *s > '~')
+            return "must be 1 to 256 printable characters without spaces";
+    }
+    return NULL;
+}
+
+/* Our own id: digits everywhere but YouTube, whose ids are "UC...". */
+static const char *
+config_check_account_id(unsigned platform, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (platform == CONFIG_P_YOUTUBE) {
+        if (len == 0 || len > CONFIG_ACCOUNT_ID_MAX ||
+            !config_all_in(s, "_-", true))
+            return "must be 1 to 64 of A-Z a-z 0-9 _ - (the channel id)";
+        return NULL;
+    }
+    if (len == 0 || len > 20 || strspn(s, "0123456789") != len ||
+        s[0] == '0')
+        return "must be a positive whole number of at most 20 digits";
+    return NULL;
+}
+
+static int
+config_acct_key_find(const char *k)
+{
+    size_t klen = strlen(k), n;
+
+    for (int i = 0; i < CONFIG_ACCT_SECRET0; i++) {
+        if (strcmp(k, config_acct_plain[i]) == 0)
+            return i;
+    }
+    for (size_t i = 0; i < CONFIG_ACCT_NSECRETS; i++) {
+        n = strlen(config_acct_secrets[i].key);
+        if (klen < n || memcmp(k, config_acct_secrets[i].key, n) != 0)
+            continue;
+        for (int f = 0; f < 3; f++) {
+            if (strcmp(k + n, config_acct_forms[f]) == 0)
+                return CONFIG_ACCT_SECRET0 + 3 * (int)i + f;
+        }
+    }
+    return -1;
+}
+
+static const char *
+config_platform_names(unsigned mask, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < nitems(config_platforms); i++) {
+        int n;
+
+        if ((mask & config_platforms[i].bit) == 0)
+            continue;
+        n = snprintf(out + o, outlen - o, "%s%s", o ? " and " : "",
+            config_platforms[i].name);
+        if (n < 0 || (size_t)n >= outlen - o)
+            break;
+        o += (size_t)n;
+    }
+    return out;
+}
+
+/* One secret of an account: which form was given, fetched and checked. */
+static void
+config_account_secret(struct config_ctx *ctx, const char *path,
+    struct fy_node *item, struct fy_node **keys, struct fy_node **vals,
+    unsigned platform, size_t si, struct config_account *a)
+{
+    const struct config_acct_secret *s = &config_acct_secrets[si];
+    char sub[CONFIG_PATH_MAX], k[64], names[96];
+    char secret[CONFIG_SECRET_MAX + 1];
+    int base = CONFIG_ACCT_SECRET0 + 3 * (int)si, given = -1;
+    const char *why;
+    char **dst;
+    size_t len;
+
+    for (int f = 0; f < 3; f++) {
+        if (keys[base + f] == NULL)
+            continue;
+        snprintf(k, sizeof(k), "%s%s", s->key, config_acct_forms[f]);
+        config_join(sub, sizeof(sub), path, k);
+        if (platform != 0 && (s->platforms & platform) == 0) {
+            config_error(ctx, config_pos_of(keys[base + f]), sub,
+                "only for %s accounts",
+                config_platform_names(s->platforms, names, sizeof(names)));
+            return;
+        }
+        if (given != -1) {
+            config_error(ctx, config_pos_of(keys[base + f]), sub,
+                "give only one of %s, %s_file, %s_env", s->key, s->key,
+                s->key);
+            return;
+        }
+        given = f;
+    }
+    if (given == -1) {
+        if (s->required && (s->platforms & platform) != 0) {
+            config_join(sub, sizeof(sub), path, s->key);
+            config_error(ctx, config_pos_of(item), sub, "missing (%s "
+                "accounts need it)", config_platform_names(platform, names,
+                sizeof(names)));
+        }
+        return;
+    }
+    snprintf(k, sizeof(k), "%s%s", s->key, config_acct_forms[given]);
+    config_join(sub, sizeof(sub), path, k);
+    if (config_secret_get(ctx, sub, config_acct_kinds[given],
+        keys[base + given], vals[base + given], secret, &len) == -1)
+        goto out;
+    if (s->check != NULL && (why = s->check(secret)) != NULL) {
+        config_error(ctx, config_at(vals[base + given], keys[base + given]),
+            sub, "%s", why);
+        goto out;
+    }
+    /* The number before ':' in a bot token is the bot's own id. */
+    if (s->off == offsetof(struct config_account, bot_token) &&
+        a->id != NULL && (strlen(a->id) != strcspn(secret, ":") ||
+        strncmp(a->id, secret, strlen(a->id)) != 0)) {
+        config_error(ctx, config_at(vals[base + given], keys[base + given]),
+            sub, "is the token of another bot: the number before ':' must "
+            "equal id");
+        goto out;
+    }
+    dst = (char **)((char *)a + s->off);
+    crypto_free_secret(*dst);
+    if ((*dst = xstrndup(secret, len)) == NULL)
+        config_oom(ctx, config_pos_of(keys[base + given]), sub);
+out:
+    crypto_wipe(secret, sizeof(secret));
+}
+
+/* One accounts[] entry into a (zeroed, owned by the config). */
+static void
+config_parse_account(struct config_ctx *ctx, const char *path,
+    struct fy_node *item, struct config_account *a)
+{
+    struct fy_node *keys[CONFIG_ACCT_NKEYS] = { 0 };
+    struct fy_node *vals[CONFIG_ACCT_NKEYS] = { 0 };
+    char sub[CONFIG_PATH_MAX], q[LOG_QUOTE_MAX + 8];
+    struct fy_node *key, *val;
+    const char *k, *text, *why;
+    unsigned platform = 0;
+    void *iter = NULL;
+    int i;
+
+    if (!config_is_type(item, FYNT_MAPPING)) {
+        config_error(ctx, config_pos_of(item), path,
+            "expected a mapping with platform and id");
+        return;
+    }
+    while ((k = config_map_next(ctx, path, item, &iter, &key, &val)) !=
+        NULL) {
+        if ((i = config_acct_key_find(k)) == -1) {
+            config_join(sub, sizeof(sub), path, k);
+            config_error(ctx, config_pos_of(key), sub, "unknown key");
+            continue;
+        }
+        keys[i] = key;
+        vals[i] = val;
+    }
+
+    i = CONFIG_ACCT_PLATFORM;
+    config_join(sub, sizeof(sub), path, "platform");
+    if (keys[i] == NULL) {
+        config_error(ctx, config_pos_of(item), sub, "missing");
+    } else {
+        text = config_text(vals[i]);
+        for (size_t p = 0; text != NULL && p < nitems(config_platforms);
+            p++) {
+            if (strcmp(text, config_platforms[p].name) == 0) {
+                a->platform = config_platforms[p].name;
+                platform = config_platforms[p].bit;
+            }
+        }
+        if (platform == 0)
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "unknown platform \"%s\"; expected facebook, instagram, "
+                "vk, telegram or youtube",
+                log_quote(q, sizeof(q), text ? text : ""));
+    }
+
+    i = CONFIG_ACCT_ID;
+    config_join(sub, sizeof(sub), path, "id");
+    if (keys[i] == NULL)
+        config_error(ctx, config_pos_of(item), sub, "missing");
+    else if ((text = config_text(vals[i])) == NULL)
+        config_error(ctx, config_at(vals[i], keys[i]), sub,
+            "expected a string or a number");
+    else if (platform != 0 &&
+        (why = config_check_account_id(platform, text)) != NULL)
+        config_error(ctx, config_at(vals[i], keys[i]), sub, "%s", why);
+    else if ((a->id = xstrdup(text)) == NULL)
+        config_oom(ctx, config_at(vals[i], keys[i]), sub);
+
+    i = CONFIG_ACCT_NAME;
+    config_join(sub, sizeof(sub), path, "name");
+    if (keys[i] == NULL)
+        ;
+    else if ((text = config_text(vals[i])) == NULL)
+        config_error(ctx, config_at(vals[i], keys[i]), sub,
+            "expected a string");
+    else if ((why = config_check_name(text)) != NULL)
+        config_error(ctx, config_at(vals[i], keys[i]), sub, "%s", why);
+    else if ((a->name = xstrdup(text)) == NULL)
+        config_oom(ctx, config_at(vals[i], keys[i]), sub);
+
+    i = CONFIG_ACCT_SELF_IDS;
+    if (keys[i] != NULL) {
+        config_join(sub, sizeof(sub), path, "self_ids");
+        config_strlist(ctx, sub, keys[i], vals[i], true, config_check_self_id,
+            "expected an id or a list of ids", &a->self_ids, &a->nself_ids);
+    }
+
+    for (size_t s = 0; s < CONFIG_ACCT_NSECRETS; s++)
+        config_account_secret(ctx, path, item, keys, vals, platform, s, a);
+}
+
+static void
+config_parse_accounts(struct config_ctx *ctx, const char *path,
+    struct fy_node *key, struct fy_node *val)
+{
+    struct config *cfg = ctx->cfg;
+    struct config_account *a, *b;
+    char sub[CONFIG_PATH_MAX], field[CONFIG_PATH_MAX];
+    struct fy_node *item;
+    size_t count;
+
+    if (config_is_null(val))
+        return;
+    if (!config_is_type(val, FYNT_SEQUENCE)) {
+        config_error(ctx, config_at(val, key), path,
+            "expected a list of accounts");
+        return;
+    }
+    if ((count = (size_t)fy_node_sequence_item_count(val)) == 0)
+        return;
+    if ((cfg->accounts = xcalloc(count, sizeof(*cfg->accounts))) == NULL) {
+        config_oom(ctx, config_at(val, key), path);
+        return;
+    }
+    /* Counted before filling, so config_free frees a partial account. */
+    for (size_t i = 0; i < count; i++) {
+        item = fy_node_sequence_get_by_index(val, (int)i);
+        config_index(sub, sizeof(sub), path, i);
+        a = &cfg->accounts[cfg->naccounts++];
+        config_parse_account(ctx, sub, item, a);
+        for (size_t j = 0; j + 1 < cfg->naccounts; j++) {
+            b = &cfg->accounts[j];
+            if (a->platform != NULL && a->id != NULL &&
+                b->platform == a->platform && b->id != NULL &&
+                strcmp(a->id, b->id) == 0) {
+                config_error(ctx, config_pos_of(item), sub,
+                    "duplicate account %s:%s (as accounts[%zu])",
+                    a->platform, a->id, j);
+                break;
+            }
+            if (a->name != NULL && b->name != NULL &&
+                strcmp(a->name, b->name) == 0) {
+                config_join(field, sizeof(field), sub, "name");
+                config_error(ctx, config_pos_of(item), field,
+                    "duplicate account name \"%s\"", a->name);
+                break;
+            }
+        }
+    }
+}
+
+/* The connectors' view of the accounts, built once nothing can fail. */
+static void
+config_finish_accounts(struct config_ctx *ctx)
+{
+    struct config *cfg = ctx->cfg;
+    struct connector_account *c;
+    struct config_account *a;
+
+    if (cfg->naccounts == 0 || ctx->nerrors != 0)
+        return;
+    if ((cfg->conn_accounts = xcalloc(cfg->naccounts,
+        sizeof(*cfg->conn_accounts))) == NULL) {
+        config_oom(ctx, (struct config_pos){ 0, 0 }, "accounts");
+        return;
+    }
+    for (size_t i = 0; i < cfg->naccounts; i++) {
+        a = &cfg->accounts[i];
+        c = &cfg->conn_accounts[i];
+        c->platform = a->platform;
+        c->id = a->id;
+        c->app_secret = a->app_secret;
+        c->verify_token = a->verify_token;
+        c->vk_confirmation = a->vk_confirmation;
+        c->vk_secret = a->vk_secret;
+        c->telegram_secret = a->webhook_secret;
+        c->self_ids = (const char *const *)a->self_ids;
+        c->nself_ids = a->nself_ids;
+    }
+}
+
+static void
+config_account_clear(struct config_account *a)
+{
+    xfree(a->id);
+    xfree(a->name);
+    config_strv_free(a->self_ids, a->nself_ids);
+    for (size_t s = 0; s < CONFIG_ACCT_NSECRETS; s++)
+        crypto_free_secret(*(char **)((char *)a +
+            config_acct_secrets[s].off));
+}
+
 /* ------------------------------------------------------------------ walk */
 
 static config_special_fn *
@@ -1622,6 +2051,9 @@ config_finish(struct config_ctx *ctx)
 
     if (cfg->log.debug != NULL && cfg->log.debug[0] == '\0')
         XFREE(&cfg->log.debug);
+
+    /* Last: it builds only when nothing above failed. */
+    config_finish_accounts(ctx);
 }
 
 /* Swallows what the diagnostics print; errors are collected instead. */
@@ -1737,6 +2169,10 @@ config_free(struct config *cfg)
     config_strv_free(cfg->queue.names, cfg->queue.nnames);
     xfree(cfg->queue.group);
     route_table_clear(&cfg->routes);
+    for (size_t i = 0; i < cfg->naccounts; i++)
+        config_account_clear(&cfg->accounts[i]);
+    xfree(cfg->accounts);
+    xfree(cfg->conn_accounts);
     xfree(cfg->log.debug);
     if (cfg->ruleset != NULL)
         rules_free(cfg->ruleset);

@@ -3,13 +3,21 @@
  * socket, request limits (body, headers, timeouts), bearer-token auth and
  * the JSON error shape, and dispatches:
  *
- *   POST /v1/items   ingest one normalized item (role ingest or admin)
- *   GET  /healthz    ok only when Redis is up and rules are loaded
- *   GET  /metrics    Prometheus text format
+ *   POST /v1/items                 ingest one normalized item (role
+ *                                  ingest or admin)
+ *   GET  /webhooks/meta            Meta's subscription handshake
+ *   POST /webhooks/meta            Facebook and Instagram deliveries
+ *   POST /webhooks/vk              VK Callback API deliveries
+ *   POST /webhooks/telegram/<id>   Telegram updates for bot <id>
+ *   GET  /healthz                  ok only when Redis is up and rules are
+ *                                  loaded
+ *   GET  /metrics                  Prometheus text format
  *
  * An ingest request is answered only after the pipeline reports Redis's
  * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
- * Redis is unreachable or the daemon is shutting down.
+ * Redis is unreachable or the daemon is shutting down. The webhook routes
+ * authenticate by the platform's signature or secret instead of a token,
+ * and the webhook module decides their answers.
  */
 #include <string.h>
 #include <strings.h>
@@ -36,6 +44,10 @@
 #include "queue.h"
 #include "rules.h"
 #include "util.h"
+#include "webhook.h"
+
+/* The Telegram route: the account id follows this prefix. */
+#define HTTP_TELEGRAM_PREFIX "/webhooks/telegram/"
 
 struct http {
     struct daemon *d;
@@ -55,18 +67,37 @@ enum http_auth {
 struct http_route {
     enum evhttp_cmd_type method;
     const char *path;
+    bool prefix;            /* path is a prefix; the rest is the handler's */
     enum http_auth auth;
-    void (*handler)(struct http *h, struct evhttp_request *req);
+    void (*handler)(struct http *h, struct evhttp_request *req,
+        const char *rest);
 };
 
-static void http_items_post(struct http *, struct evhttp_request *);
-static void http_healthz(struct http *, struct evhttp_request *);
-static void http_metrics(struct http *, struct evhttp_request *);
+static void http_items_post(struct http *, struct evhttp_request *,
+    const char *);
+static void http_meta_get(struct http *, struct evhttp_request *,
+    const char *);
+static void http_meta_post(struct http *, struct evhttp_request *,
+    const char *);
+static void http_vk_post(struct http *, struct evhttp_request *,
+    const char *);
+static void http_telegram_post(struct http *, struct evhttp_request *,
+    const char *);
+static void http_healthz(struct http *, struct evhttp_request *,
+    const char *);
+static void http_metrics(struct http *, struct evhttp_request *,
+    const char *);
 
 static const struct http_route http_routes[] = {
-    {EVHTTP_REQ_POST, "/v1/items", HTTP_AUTH_INGEST, http_items_post},
-    {EVHTTP_REQ_GET, "/healthz", HTTP_AUTH_NONE, http_healthz},
-    {EVHTTP_REQ_GET, "/metrics", HTTP_AUTH_METRICS, http_metrics},
+    {EVHTTP_REQ_POST, "/v1/items", false, HTTP_AUTH_INGEST, http_items_post},
+    {EVHTTP_REQ_GET, "/webhooks/meta", false, HTTP_AUTH_NONE, http_meta_get},
+    {EVHTTP_REQ_POST, "/webhooks/meta", false, HTTP_AUTH_NONE,
+        http_meta_post},
+    {EVHTTP_REQ_POST, "/webhooks/vk", false, HTTP_AUTH_NONE, http_vk_post},
+    {EVHTTP_REQ_POST, HTTP_TELEGRAM_PREFIX, true, HTTP_AUTH_NONE,
+        http_telegram_post},
+    {EVHTTP_REQ_GET, "/healthz", false, HTTP_AUTH_NONE, http_healthz},
+    {EVHTTP_REQ_GET, "/metrics", false, HTTP_AUTH_METRICS, http_metrics},
 };
 
 static void
@@ -199,6 +230,7 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
     switch (res) {
     case PIPELINE_STORED:
     case PIPELINE_DUPLICATE:
+    case PIPELINE_UPDATED:
         cats = json_object_get(item_classification(it), "categories");
         body = json_pack("{s:s,s:s,s:s?,s:s?,s:O?}", "id", item_id(it),
             "status", res == PIPELINE_STORED ? "queued" : "duplicate",
@@ -208,6 +240,12 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
             http_reply_json(h, req, 202, "Accepted", body);
         else
             http_reply_json(h, req, 200, "OK", body);
+        break;
+    case PIPELINE_IGNORED:
+        /* Deleted on its platform before this copy came: not stored. */
+        body = json_pack("{s:s,s:s}", "id", item_id(it), "status",
+            "deleted");
+        http_reply_json(h, req, 200, "OK", body);
         break;
     case PIPELINE_UNAVAILABLE:
         http_unavailable(h, req, "store_unavailable",
@@ -221,7 +259,8 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
 }
 
 static void
-http_items_post(struct http *h, struct evhttp_request *req)
+http_items_post(struct http *h, struct evhttp_request *req,
+    const char *rest)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     const char *ctype = evhttp_find_header(
@@ -237,6 +276,7 @@ http_items_post(struct http *h, struct evhttp_request *req)
     struct item *it;
     json_t *obj;
 
+    (void)rest;
     if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
         http_error(h, req, 415, "Unsupported Media Type",
             "unsupported_media_type", "send Content-Type: application/json");
@@ -291,10 +331,130 @@ http_items_post(struct http *h, struct evhttp_request *req)
     pipeline_submit(h->d, it, http_items_done_cb, p);
 }
 
+/* -------------------------------------------------------------- webhooks */
+
+static void
+http_reply_text(struct http *h, struct evhttp_request *req, const char *text)
+{
+    struct evbuffer *buf = evbuffer_new();
+
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+        "text/plain; charset=utf-8");
+    if (buf != NULL)
+        evbuffer_add(buf, text, strlen(text));
+    evhttp_send_reply(req, 200, "OK", buf);
+    http_count(h, 200);
+    if (buf != NULL)
+        evbuffer_free(buf);
+}
+
+static void
+http_webhook_reply_cb(const struct webhook_reply *r, void *arg)
+{
+    struct http_pending *p = arg;
+    struct http *h = p->h;
+    struct evhttp_request *req = p->req;
+
+    xfree(p);
+    switch (r->status) {
+    case 200:
+        http_reply_text(h, req, r->text != NULL ? r->text : "");
+        break;
+    case 503:
+        http_unavailable(h, req, r->code, r->message);
+        break;
+    default:
+        http_error(h, req, r->status, r->status == 400 ? "Bad Request" :
+            r->status == 401 ? "Unauthorized" : r->status == 403 ?
+            "Forbidden" : r->status == 404 ? "Not Found" :
+            "Internal Server Error", r->code, r->message);
+        break;
+    }
+}
+
+/* Hand the request to the webhook module; it answers through the cb. */
+static void
+http_webhook(struct http *h, struct evhttp_request *req,
+    enum webhook_source src, const char *account)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(body);
+    struct webhook_request wr = {
+        .source = src,
+        .body = len > 0 ? (const char *)evbuffer_pullup(body, -1) : "",
+        .len = len,
+        .signature = evhttp_find_header(in, "X-Hub-Signature-256"),
+        .secret_token = evhttp_find_header(in,
+            "X-Telegram-Bot-Api-Secret-Token"),
+        .account = account,
+        .retry = evhttp_find_header(in, "X-Retry-Counter"),
+    };
+    struct http_pending *p;
+
+    if (wr.body == NULL || (p = xmalloc(sizeof(*p))) == NULL) {
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    p->h = h;
+    p->req = req;
+    webhook_deliver(h->d, &wr, http_webhook_reply_cb, p);
+}
+
+static void
+http_meta_get(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    const char *challenge;
+    struct evkeyvalq params;
+
+    (void)rest;
+    if (query == NULL || evhttp_parse_query_str(query, &params) == -1) {
+        (void)webhook_meta_handshake(h->d, NULL, NULL, NULL);
+        http_error(h, req, 403, "Forbidden", "forbidden",
+            "hub.verify_token does not match");
+        return;
+    }
+    /* The challenge lives in params: answer before they are cleared. */
+    challenge = webhook_meta_handshake(h->d,
+        evhttp_find_header(&params, "hub.mode"),
+        evhttp_find_header(&params, "hub.verify_token"),
+        evhttp_find_header(&params, "hub.challenge"));
+    if (challenge != NULL)
+        http_reply_text(h, req, challenge);
+    else
+        http_error(h, req, 403, "Forbidden", "forbidden",
+            "hub.verify_token does not match");
+    evhttp_clear_headers(&params);
+}
+
+static void
+http_meta_post(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    (void)rest;
+    http_webhook(h, req, WEBHOOK_META, NULL);
+}
+
+static void
+http_vk_post(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    (void)rest;
+    http_webhook(h, req, WEBHOOK_VK, NULL);
+}
+
+static void
+http_telegram_post(struct http *h, struct evhttp_request *req,
+    const char *rest)
+{
+    http_webhook(h, req, WEBHOOK_TELEGRAM, rest);
+}
+
 /* ------------------------------------------------------------ ops routes */
 
 static void
-http_healthz(struct http *h, struct evhttp_request *req)
+http_healthz(struct http *h, struct evhttp_request *req, const char *rest)
 {
     bool up = queue_is_up(h->d->queue);
     size_t nrules = rules_count(h->d->cfg->ruleset);
@@ -303,6 +463,7 @@ http_healthz(struct http *h, struct evhttp_request *req)
         "unavailable", "redis", up ? "up" : "down", "rules",
         (json_int_t)nrules, "draining", h->d->draining);
 
+    (void)rest;
     if (ok)
         http_reply_json(h, req, 200, "OK", body);
     else
@@ -325,12 +486,13 @@ http_rule_stat_cb(const char *rule_id, const char *category, uint64_t hits,
 }
 
 static void
-http_metrics(struct http *h, struct evhttp_request *req)
+http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
 {
     struct daemon *d = h->d;
     struct evbuffer *out;
     struct buf b;
 
+    (void)rest;
     metrics_set(d->metrics, "inboxd_inflight_items", NULL, NULL,
         d->inflight);
     metrics_set(d->metrics, "inboxd_rules_loaded", NULL, NULL,
@@ -382,14 +544,15 @@ http_request_cb(struct evhttp_request *req, void *arg)
         i++) {
         const struct http_route *r = &http_routes[i];
 
-        if (strcmp(r->path, path) != 0)
+        if (r->prefix ? !util_str_has_prefix(path, r->path) :
+            strcmp(r->path, path) != 0)
             continue;
         path_known = true;
         if (r->method != method &&
             !(r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD))
             continue;
         if (http_authorize(h, req, r->auth))
-            r->handler(h, req);
+            r->handler(h, req, path + strlen(r->path));
         return;
     }
     if (path_known) {
@@ -456,6 +619,7 @@ http_new(struct daemon *d)
     if ((h->srv = evhttp_new(d->base)) == NULL)
         goto fail;
     http_declare_metrics(d->metrics);
+    webhook_declare_metrics(d->metrics);
     evhttp_set_allowed_methods(h->srv, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
         EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
         EVHTTP_REQ_PATCH);

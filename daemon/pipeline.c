@@ -4,6 +4,12 @@
  * through pipeline_set_stage, which traces it. An item in flight holds a
  * reference to the config snapshot it started with, so a reload never
  * changes the rules under it.
+ *
+ * An edit or a restore is an item too, stored with queue_update: an item
+ * already stored keeps the queue it is in, so when the new routing picks
+ * another one the script answers "misrouted" with the stored queue and
+ * the item goes back once to routed, takes that queue, and is sent again.
+ * Marks (delete, hide, unhide) carry only an id and skip the stages.
  */
 #include <string.h>
 
@@ -24,6 +30,8 @@ struct pipeline_job {
     struct daemon *d;
     struct config *cfg;         /* reference taken at submit */
     struct item *it;
+    enum pipeline_op op;
+    bool rerouted;              /* sent again with the stored queue */
     enum pipeline_stage stage;
     pipeline_done_cb *cb;
     void *arg;
@@ -60,6 +68,21 @@ static const struct metrics_family_decl pipeline_metrics[] = {
         "Items not stored, by reason (unavailable, error)."},
     {"inboxd_item_store_seconds", METRICS_HISTOGRAM,
         "Time from submit to Redis's answer."},
+    {"inboxd_items_changed_total", METRICS_COUNTER,
+        "Stored items changed by their platform, by change (edited, "
+        "restored, deleted, hidden, unhidden)."},
+};
+
+static const char *const pipeline_op_names[] = {
+    [PIPELINE_OP_NEW] = "new",
+    [PIPELINE_OP_EDIT] = "edited",
+    [PIPELINE_OP_RESTORE] = "restored",
+};
+
+static const char *const pipeline_mark_names[] = {
+    [QUEUE_MARK_DELETED] = "deleted",
+    [QUEUE_MARK_HIDDEN] = "hidden",
+    [QUEUE_MARK_UNHIDDEN] = "unhidden",
 };
 
 void
@@ -118,35 +141,53 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
 {
     struct daemon *d = job->d;
     struct metrics *m = d->metrics;
+    const char *id = item_id(job->it), *op = pipeline_op_names[job->op];
     char cats[256];
     json_t *c;
     size_t i;
 
-    pipeline_set_stage(job, res == PIPELINE_STORED ||
-        res == PIPELINE_DUPLICATE ? PIPELINE_DONE : PIPELINE_FAILED);
+    pipeline_set_stage(job, res == PIPELINE_UNAVAILABLE ||
+        res == PIPELINE_ERROR ? PIPELINE_FAILED : PIPELINE_DONE);
     switch (res) {
     case PIPELINE_STORED:
         pipeline_categories(job->it, cats, sizeof(cats));
-        log_item_info(item_id(job->it), "stored queue=%s categories=%s",
-            item_queue(job->it), cats);
+        if (job->op == PIPELINE_OP_NEW)
+            log_item_info(id, "stored queue=%s categories=%s",
+                item_queue(job->it), cats);
+        else
+            log_item_info(id, "stored queue=%s categories=%s (from %s)",
+                item_queue(job->it), cats, job->op == PIPELINE_OP_EDIT ?
+                "an edit" : "a restore");
         metrics_add(m, "inboxd_items_stored_total", "queue",
             item_queue(job->it), 1);
         json_array_foreach(json_object_get(item_classification(job->it),
             "categories"), i, c)
             metrics_add(m, "inboxd_items_category_total", "category",
                 json_string_value(c), 1);
+        if (job->op != PIPELINE_OP_NEW)
+            metrics_add(m, "inboxd_items_changed_total", "change", op, 1);
+        break;
+    case PIPELINE_UPDATED:
+        pipeline_categories(job->it, cats, sizeof(cats));
+        log_item_info(id, "%s, re-classified categories=%s, kept in "
+            "queue=%s", op, cats, item_queue(job->it));
+        metrics_add(m, "inboxd_items_changed_total", "change", op, 1);
         break;
     case PIPELINE_DUPLICATE:
-        log_item_info(item_id(job->it), "duplicate delivery, already stored");
+        log_item_info(id, "duplicate delivery, already stored");
         metrics_add(m, "inboxd_items_duplicate_total", "platform",
             item_platform(job->it), 1);
         break;
+    case PIPELINE_IGNORED:
+        log_item_info(id, "%s: the item is deleted; not stored",
+            job->op == PIPELINE_OP_NEW ? "delivery" : op);
+        break;
     case PIPELINE_UNAVAILABLE:
-        log_item_warnx(item_id(job->it), "not stored: redis unavailable");
+        log_item_warnx(id, "not stored: redis unavailable");
         metrics_add(m, "inboxd_items_failed_total", "reason", "unavailable", 1);
         break;
     case PIPELINE_ERROR:
-        log_item_error(item_id(job->it), "not stored: internal error");
+        log_item_error(id, "not stored: internal error");
         metrics_add(m, "inboxd_items_failed_total", "reason", "error", 1);
         break;
     }
@@ -159,22 +200,45 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
     xfree(job);
 }
 
+static int pipeline_send(struct pipeline_job *job);
+
 static void
 pipeline_stored_cb(enum queue_status st, const char *queue,
     const char *stream_id, void *arg)
 {
     struct pipeline_job *job = arg;
 
-    (void)queue;
     switch (st) {
     case QUEUE_STORED:
         pipeline_finish(job, PIPELINE_STORED, stream_id);
+        break;
+    case QUEUE_UPDATED:
+        pipeline_finish(job, PIPELINE_UPDATED, stream_id);
         break;
     case QUEUE_DUPLICATE:
         /* The first delivery decided the queue; report that one. */
         if (queue != NULL)
             item_set_queue(job->it, queue);
         pipeline_finish(job, PIPELINE_DUPLICATE, stream_id);
+        break;
+    case QUEUE_DELETED:
+    case QUEUE_UNKNOWN:
+        pipeline_finish(job, PIPELINE_IGNORED, NULL);
+        break;
+    case QUEUE_MISROUTED:
+        /* Stored in another queue, where it stays: take that queue into
+         * the item (its json says where it is) and send it again. Only
+         * once: the stored queue of an item never changes. */
+        if (job->rerouted || queue == NULL ||
+            item_set_queue(job->it, queue) == -1) {
+            log_item_error(item_id(job->it), "cannot take the stored "
+                "queue %s", queue != NULL ? queue : "-");
+            pipeline_finish(job, PIPELINE_ERROR, NULL);
+            break;
+        }
+        job->rerouted = true;
+        pipeline_set_stage(job, PIPELINE_ROUTED);
+        (void)pipeline_send(job);
         break;
     case QUEUE_UNAVAILABLE:
         pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
@@ -185,12 +249,41 @@ pipeline_stored_cb(enum queue_status st, const char *queue,
     }
 }
 
+/* Dump and send the routed item; on -1 the job is finished. */
+static int
+pipeline_send(struct pipeline_job *job)
+{
+    struct daemon *d = job->d;
+    struct item *it = job->it;
+    char *json;
+    int rc;
+
+    if ((json = item_dump(it)) == NULL) {
+        pipeline_finish(job, PIPELINE_ERROR, NULL);
+        return -1;
+    }
+    if (job->op == PIPELINE_OP_NEW)
+        rc = queue_store(d->queue, item_id(it), item_queue(it), json,
+            strlen(json), job->cfg->queue.item_ttl_ms, pipeline_stored_cb,
+            job);
+    else
+        rc = queue_update(d->queue, item_id(it), item_queue(it), json,
+            strlen(json), job->cfg->queue.item_ttl_ms,
+            job->op == PIPELINE_OP_RESTORE, pipeline_stored_cb, job);
+    xfree(json);
+    if (rc == -1) {
+        pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
+        return -1;
+    }
+    pipeline_set_stage(job, PIPELINE_STORING);
+    return 0;
+}
+
 void
-pipeline_submit(struct daemon *d, struct item *it, pipeline_done_cb *cb,
-    void *arg)
+pipeline_submit_op(struct daemon *d, struct item *it, enum pipeline_op op,
+    pipeline_done_cb *cb, void *arg)
 {
     struct pipeline_job *job;
-    char *json;
 
     if ((job = xcalloc(1, sizeof(*job))) == NULL) {
         cb(PIPELINE_ERROR, it, NULL, arg);
@@ -200,13 +293,15 @@ pipeline_submit(struct daemon *d, struct item *it, pipeline_done_cb *cb,
     job->d = d;
     job->cfg = config_ref(d->cfg);
     job->it = it;
+    job->op = op;
     job->cb = cb;
     job->arg = arg;
     job->started_us = util_mono_us();
     job->stage = PIPELINE_RECEIVED;
     d->inflight++;
-    metrics_add(d->metrics, "inboxd_items_received_total", "platform",
-        item_platform(it), 1);
+    if (op == PIPELINE_OP_NEW)
+        metrics_add(d->metrics, "inboxd_items_received_total", "platform",
+            item_platform(it), 1);
 
     if (pipeline_classify(job->cfg, it) == -1) {
         pipeline_finish(job, PIPELINE_ERROR, NULL);
@@ -214,18 +309,95 @@ pipeline_submit(struct daemon *d, struct item *it, pipeline_done_cb *cb,
     }
     pipeline_set_stage(job, PIPELINE_CLASSIFIED);
     pipeline_set_stage(job, PIPELINE_ROUTED);
+    (void)pipeline_send(job);
+}
 
-    if ((json = item_dump(it)) == NULL) {
-        pipeline_finish(job, PIPELINE_ERROR, NULL);
+void
+pipeline_submit(struct daemon *d, struct item *it, pipeline_done_cb *cb,
+    void *arg)
+{
+    pipeline_submit_op(d, it, PIPELINE_OP_NEW, cb, arg);
+}
+
+/* ----------------------------------------------------------------- marks */
+
+struct pipeline_mark_job {
+    struct daemon *d;
+    char *id;
+    enum queue_mark mark;
+    pipeline_mark_cb *cb;
+    void *arg;
+};
+
+static void
+pipeline_marked_cb(enum queue_status st, const char *queue,
+    const char *stream_id, void *arg)
+{
+    struct pipeline_mark_job *job = arg;
+    struct metrics *m = job->d->metrics;
+    const char *what = pipeline_mark_names[job->mark];
+    enum pipeline_result res = PIPELINE_ERROR;
+
+    (void)stream_id;
+    switch (st) {
+    case QUEUE_UPDATED:
+        res = PIPELINE_UPDATED;
+        if (job->mark == QUEUE_MARK_DELETED && queue != NULL)
+            log_item_info(job->id, "deleted on the platform; taken out of "
+                "queue=%s", queue);
+        else
+            log_item_info(job->id, "%s on the platform", what);
+        metrics_add(m, "inboxd_items_changed_total", "change", what, 1);
+        break;
+    case QUEUE_DUPLICATE:
+        res = PIPELINE_IGNORED;
+        log_item_debug("pipeline", job->id, "already %s", what);
+        break;
+    case QUEUE_UNKNOWN:
+    case QUEUE_DELETED:
+    case QUEUE_MISROUTED:
+        res = PIPELINE_IGNORED;
+        log_item_info(job->id, "%s on the platform, but never stored%s",
+            what, job->mark == QUEUE_MARK_DELETED ?
+            "; a tombstone keeps a late copy out" : "");
+        break;
+    case QUEUE_UNAVAILABLE:
+        res = PIPELINE_UNAVAILABLE;
+        log_item_warnx(job->id, "%s not recorded: redis unavailable", what);
+        metrics_add(m, "inboxd_items_failed_total", "reason", "unavailable",
+            1);
+        break;
+    case QUEUE_STORED:
+    case QUEUE_ERROR:
+        res = PIPELINE_ERROR;
+        log_item_error(job->id, "%s not recorded: internal error", what);
+        metrics_add(m, "inboxd_items_failed_total", "reason", "error", 1);
+        break;
+    }
+    job->cb(res, job->id, job->arg);
+    job->d->inflight--;
+    xfree(job->id);
+    xfree(job);
+}
+
+void
+pipeline_mark(struct daemon *d, const char *id, enum queue_mark mark,
+    const char *actor, pipeline_mark_cb *cb, void *arg)
+{
+    struct pipeline_mark_job *job;
+
+    if ((job = xcalloc(1, sizeof(*job))) == NULL ||
+        (job->id = xstrdup(id)) == NULL) {
+        xfree(job);
+        cb(PIPELINE_ERROR, id, arg);
         return;
     }
-    if (queue_store(d->queue, item_id(it), item_queue(it), json,
-        strlen(json), job->cfg->queue.item_ttl_ms, pipeline_stored_cb,
-        job) == -1) {
-        xfree(json);
-        pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
-        return;
-    }
-    xfree(json);
-    pipeline_set_stage(job, PIPELINE_STORING);
+    job->d = d;
+    job->mark = mark;
+    job->cb = cb;
+    job->arg = arg;
+    d->inflight++;
+    if (queue_mark(d->queue, id, mark, actor, d->cfg->queue.item_ttl_ms,
+        pipeline_marked_cb, job) == -1)
+        pipeline_marked_cb(QUEUE_UNAVAILABLE, NULL, NULL, job);
 }

@@ -6,12 +6,14 @@
  * Storing an item is one EVALSHA of a Lua script that deduplicates by item
  * id, stores the item hash once, appends the id to the destination queue's
  * stream (creating the responders' consumer group with it) and appends to
- * the all-items stream, atomically on the server. A reply of NOSCRIPT
- * (Redis restarted with an empty script cache) resends the same store as
- * EVAL, unseen by the caller.
+ * the all-items stream, atomically on the server. Two more scripts change
+ * stored items: update (an edit or a restore) and mark (delete, hide,
+ * unhide); a dead letter is a plain XADD. A reply of NOSCRIPT (Redis
+ * restarted with an empty script cache) resends the same command as EVAL,
+ * unseen by the caller.
  *
- * Connection life: connect, AUTH, SELECT, SCRIPT LOAD; only the SCRIPT
- * LOAD reply makes the module "up". Any failure drops the connection and
+ * Connection life: connect, AUTH, SELECT, one SCRIPT LOAD per script; only
+ * the last SCRIPT LOAD reply makes the module "up". Any failure drops the connection and
  * an evtimer reconnects with exponential backoff, forever. hiredis 0.14
  * has no command timeouts, so every command sent is kept on a FIFO with
  * its send time (Redis answers in order on one connection) and a watchdog
@@ -53,15 +55,29 @@
 #define QUEUE_ERR_MAX           200
 
 /*
- * The store script. KEYS: item hash, destination stream, all-items
- * stream. ARGV: json, queue, ttl seconds (0 = none), received-at ms,
- * group, item id, ingest maxlen (0 = uncapped). Returns {1, queue, sid}
- * for a new item, {0, stored queue, stored sid} for a duplicate.
+ * The scripts (docs/redis.md has them in prose). Each returns {code,
+ * queue, stream id}; the codes are shared so that one table maps them:
+ */
+enum queue_code {
+    QUEUE_CODE_DUPLICATE = 0,   /* already so; nothing written */
+    QUEUE_CODE_STORED = 1,      /* new: stored and queued */
+    QUEUE_CODE_UPDATED = 2,     /* an existing item changed */
+    QUEUE_CODE_MISROUTED = 3,   /* stored in another queue; nothing written */
+    QUEUE_CODE_DELETED = 4,     /* the item is deleted; nothing written */
+    QUEUE_CODE_UNKNOWN = 5,     /* no such item */
+    QUEUE_CODE_COUNT_
+};
+
+/*
+ * Store. KEYS: item hash, destination stream, all-items stream. ARGV:
+ * json, queue, ttl seconds (0 = none), received-at ms, group, item id,
+ * ingest maxlen (0 = uncapped). A deleted item (or the tombstone of a
+ * delete that came first) is not stored again.
  */
 static const char queue_store_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
-    "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id')\n"
-    "  return {0, v[1] or '', v[2] or ''}\n"
+    "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
+    "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
     "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
@@ -80,12 +96,131 @@ static const char queue_store_lua[] =
     "end\n"
     "return {1, ARGV[2], sid}\n";
 
+/*
+ * Update (an edit or a restore). KEYS and ARGV[1..7] as for the store,
+ * ARGV[4] being the time of the update; ARGV[8] "edit" or "restore".
+ * A live item gets the new json and edited_at, and keeps its queue entry;
+ * an item stored in another queue than ARGV[2] is not touched (the
+ * caller re-dumps the item with that queue and sends again); a deleted
+ * item stays deleted on an edit and is queued again on a restore; an
+ * unknown item (or a tombstone) is stored as new.
+ */
+static const char queue_update_lua[] =
+    "local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state',\n"
+    "  'received_at')\n"
+    "local q, sid, state, rcv = v[1], v[2], v[3], v[4]\n"
+    "if q and q ~= ARGV[2] then return {3, q, sid or ''} end\n"
+    "if state == 'deleted' and ARGV[8] ~= 'restore' then\n"
+    "  return {4, q or '', sid or ''}\n"
+    "end\n"
+    "if state and state ~= 'deleted' then\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1])\n"
+    "  if ARGV[8] == 'edit' then\n"
+    "    redis.call('HSET', KEYS[1], 'edited_at', ARGV[4])\n"
+    "  end\n"
+    "  return {2, q or '', sid or ''}\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
+    "end\n"
+    "sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[6])\n"
+    "redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
+    "  'stream_id', sid, 'state', 'queued')\n"
+    "if ARGV[8] == 'edit' then\n"
+    "  redis.call('HSET', KEYS[1], 'edited_at', ARGV[4])\n"
+    "elseif state == 'deleted' then\n"
+    "  redis.call('HSET', KEYS[1], 'restored_at', ARGV[4])\n"
+    "end\n"
+    "if not rcv then\n"
+    "  redis.call('HSET', KEYS[1], 'received_at', ARGV[4])\n"
+    "  local ttl = tonumber(ARGV[3])\n"
+    "  if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "  local cap = tonumber(ARGV[7])\n"
+    "  if cap > 0 then\n"
+    "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',\n"
+    "      'id', ARGV[6], 'queue', ARGV[2])\n"
+    "  else\n"
+    "    redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
+    "  end\n"
+    "  return {1, ARGV[2], sid}\n"
+    "end\n"
+    "return {1, ARGV[2], sid}\n";
+
+/*
+ * Mark. KEYS: item hash. ARGV: "deleted", "hidden" or "unhidden", time
+ * ms, actor ("" unknown), ttl seconds, group, key prefix. A delete takes
+ * the item's entry out of its queue stream (XACK, then XDEL) and leaves
+ * the hash with state deleted; a delete of an unknown id leaves a
+ * tombstone so that a late copy of the item is not stored. The stream key
+ * is built here from the stored queue name: the caller does not know it.
+ */
+static const char queue_mark_lua[] =
+    "local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state',\n"
+    "  'hidden')\n"
+    "local q, sid, state, hidden = v[1], v[2], v[3], v[4]\n"
+    "if not state then\n"
+    "  if ARGV[1] ~= 'deleted' then return {5, '', ''} end\n"
+    "  redis.call('HSET', KEYS[1], 'state', 'deleted', 'deleted_at', ARGV[2])\n"
+    "  if ARGV[3] ~= '' then\n"
+    "    redis.call('HSET', KEYS[1], 'deleted_by', ARGV[3])\n"
+    "  end\n"
+    "  local ttl = tonumber(ARGV[4])\n"
+    "  if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "  return {5, '', ''}\n"
+    "end\n"
+    "if ARGV[1] == 'deleted' then\n"
+    "  if state == 'deleted' then return {0, q or '', sid or ''} end\n"
+    "  if q and sid then\n"
+    "    local s = ARGV[6] .. 'q:' .. q\n"
+    "    redis.call('XACK', s, ARGV[5], sid)\n"
+    "    redis.call('XDEL', s, sid)\n"
+    "  end\n"
+    "  redis.call('HSET', KEYS[1], 'state', 'deleted', 'deleted_at', ARGV[2])\n"
+    "  if ARGV[3] ~= '' then\n"
+    "    redis.call('HSET', KEYS[1], 'deleted_by', ARGV[3])\n"
+    "  end\n"
+    "  return {2, q or '', sid or ''}\n"
+    "end\n"
+    "local h = ARGV[1] == 'hidden' and '1' or '0'\n"
+    "if (hidden or '0') == h then return {0, q or '', sid or ''} end\n"
+    "redis.call('HSET', KEYS[1], 'hidden', h, ARGV[1] .. '_at', ARGV[2])\n"
+    "return {2, q or '', sid or ''}\n";
+
+enum queue_script {
+    QUEUE_SCRIPT_STORE = 0,
+    QUEUE_SCRIPT_UPDATE,
+    QUEUE_SCRIPT_MARK,
+    QUEUE_SCRIPT_COUNT_
+};
+
+static const struct {
+    const char *name;           /* for log lines */
+    const char *text;
+} queue_scripts[QUEUE_SCRIPT_COUNT_] = {
+    [QUEUE_SCRIPT_STORE] = { "store", queue_store_lua },
+    [QUEUE_SCRIPT_UPDATE] = { "update", queue_update_lua },
+    [QUEUE_SCRIPT_MARK] = { "mark", queue_mark_lua },
+};
+
+static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {
+    [QUEUE_CODE_DUPLICATE] = QUEUE_DUPLICATE,
+    [QUEUE_CODE_STORED] = QUEUE_STORED,
+    [QUEUE_CODE_UPDATED] = QUEUE_UPDATED,
+    [QUEUE_CODE_MISROUTED] = QUEUE_MISROUTED,
+    [QUEUE_CODE_DELETED] = QUEUE_DELETED,
+    [QUEUE_CODE_UNKNOWN] = QUEUE_UNKNOWN,
+};
+
+/* Most keys plus arguments a script or XADD command carries. */
+#define QUEUE_ARGS_MAX 20
+
 enum queue_cmd_kind {
     QUEUE_CMD_AUTH,
     QUEUE_CMD_SELECT,
     QUEUE_CMD_SCRIPT_LOAD,
     QUEUE_CMD_GROUP,
-    QUEUE_CMD_STORE,
+    QUEUE_CMD_SCRIPT,           /* EVALSHA of one of queue_scripts */
+    QUEUE_CMD_XADD,             /* a dead letter */
 };
 
 /* One command sent and not yet answered; lives on q->pending. */
@@ -93,18 +228,23 @@ struct queue_cmd {
     TAILQ_ENTRY(queue_cmd) entry;
     struct queue *q;
     enum queue_cmd_kind kind;
+    enum queue_script script;   /* QUEUE_CMD_SCRIPT, QUEUE_CMD_SCRIPT_LOAD */
     int64_t sent_us;            /* last send: the watchdog's clock */
     int64_t first_us;           /* first send: the latency histogram's */
     bool eval;                  /* resent as EVAL after NOSCRIPT */
 
-    /* QUEUE_CMD_STORE; name is also the queue for QUEUE_CMD_GROUP. */
+    /* For log lines: the item id (or the platform of a dead letter) and
+     * the queue; name is also the queue for QUEUE_CMD_GROUP. */
     char *id;
     char *name;
-    char *json;
-    size_t jsonlen;
-    char *keys[3];
-    char ttl[24];
-    char received[24];
+    /*
+     * QUEUE_CMD_SCRIPT: the script's keys (the first nkeys) then its
+     * arguments; QUEUE_CMD_XADD: the whole command. Owned copies.
+     */
+    char *args[QUEUE_ARGS_MAX];
+    size_t lens[QUEUE_ARGS_MAX];
+    int nargs;
+    int nkeys;
     queue_store_cb *cb;
     void *arg;
 };
@@ -135,7 +275,7 @@ struct queue {
     bool started;
     bool freeing;
     int64_t connect_us;         /* when the live connect began */
-    char sha[QUEUE_SHA_LEN + 1];
+    char sha[QUEUE_SCRIPT_COUNT_][QUEUE_SHA_LEN + 1];
 
     struct queue_cmd_list pending;
     unsigned npending;
@@ -172,6 +312,14 @@ queue_strstatus(enum queue_status st)
         return "unavailable";
     case QUEUE_ERROR:
         return "error";
+    case QUEUE_UPDATED:
+        return "updated";
+    case QUEUE_MISROUTED:
+        return "misrouted";
+    case QUEUE_DELETED:
+        return "deleted";
+    case QUEUE_UNKNOWN:
+        return "unknown";
     }
     return "?";
 }
@@ -187,9 +335,8 @@ queue_cmd_free(struct queue_cmd *cmd)
         return;
     xfree(cmd->id);
     xfree(cmd->name);
-    xfree(cmd->json);
-    for (size_t i = 0; i < 3; i++)
-        xfree(cmd->keys[i]);
+    for (int i = 0; i < cmd->nargs; i++)
+        xfree(cmd->args[i]);
     xfree(cmd);
 }
 
@@ -409,7 +556,8 @@ queue_connect_cb(const redisAsyncContext *cac, int status)
     q->connected = true;
     log_debug("queue", "connected to %s, handshake", q->addr);
 
-    /* AUTH, SELECT and SCRIPT LOAD are pipelined; replies come in order. */
+    /* AUTH, SELECT and the SCRIPT LOADs are pipelined; replies come in
+     * order, and the last script's makes the module up. */
     if (q->password != NULL) {
         if ((cmd = queue_cmd_new(q, QUEUE_CMD_AUTH)) == NULL)
             goto fail;
@@ -431,14 +579,17 @@ queue_connect_cb(const redisAsyncContext *cac, int status)
             goto fail;
         }
     }
-    if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT_LOAD)) == NULL)
-        goto fail;
-    argv[0] = "SCRIPT";
-    argv[1] = "LOAD";
-    argv[2] = queue_store_lua;
-    if (queue_send_strs(q, cmd, 3, argv) == -1) {
-        queue_cmd_free(cmd);
-        goto fail;
+    for (int i = 0; i < QUEUE_SCRIPT_COUNT_; i++) {
+        if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT_LOAD)) == NULL)
+            goto fail;
+        cmd->script = (enum queue_script)i;
+        argv[0] = "SCRIPT";
+        argv[1] = "LOAD";
+        argv[2] = queue_scripts[i].text;
+        if (queue_send_strs(q, cmd, 3, argv) == -1) {
+            queue_cmd_free(cmd);
+            goto fail;
+        }
     }
     return;
 fail:
@@ -567,26 +718,31 @@ queue_err_len(const redisReply *r)
     return r->len > QUEUE_ERR_MAX ? QUEUE_ERR_MAX : (int)r->len;
 }
 
-static int queue_store_send(struct queue *q, struct queue_cmd *cmd);
+static int queue_script_send(struct queue *q, struct queue_cmd *cmd);
 
+/* The reply to a script or a dead letter; fires the caller's callback. */
 static void
-queue_store_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
+queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
 {
     enum queue_status st = QUEUE_ERROR;
     const char *qname = NULL, *sid = NULL;
+    const char *what = cmd->kind == QUEUE_CMD_XADD ? "dead letter" :
+        queue_scripts[cmd->script].name;
     redisReply **e;
 
     if (r == NULL) {
         st = QUEUE_UNAVAILABLE;
         goto done;
     }
-    if (queue_reply_is_error(r, "NOSCRIPT") && !cmd->eval) {
+    if (cmd->kind == QUEUE_CMD_SCRIPT && !cmd->eval &&
+        queue_reply_is_error(r, "NOSCRIPT")) {
         /* Script cache emptied (restart, SCRIPT FLUSH): EVAL caches it. */
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "noscript", 1);
-        log_item_debug("queue", cmd->id, "NOSCRIPT, resending as EVAL");
+        log_item_debug("queue", cmd->id, "NOSCRIPT, resending %s as EVAL",
+            what);
         cmd->eval = true;
-        if (queue_store_send(q, cmd) == 0)
+        if (queue_script_send(q, cmd) == 0)
             return;
         st = QUEUE_UNAVAILABLE;
         goto done;
@@ -596,26 +752,33 @@ queue_store_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     if (r->type == REDIS_REPLY_ERROR) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
-        log_item_warnx(cmd->id, "redis store into %s failed: %.*s",
+        log_item_warnx(cmd->id, "redis %s into %s failed: %.*s", what,
             cmd->name, queue_err_len(r), r->str);
         goto done;
     }
+    if (cmd->kind == QUEUE_CMD_XADD && r->type == REDIS_REPLY_STRING) {
+        st = QUEUE_STORED;
+        sid = r->str;
+        goto done;
+    }
     e = r->element;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        e[0]->type != REDIS_REPLY_INTEGER ||
+    if (cmd->kind != QUEUE_CMD_SCRIPT || r->type != REDIS_REPLY_ARRAY ||
+        r->elements != 3 || e[0]->type != REDIS_REPLY_INTEGER ||
+        e[0]->integer < 0 || e[0]->integer >= QUEUE_CODE_COUNT_ ||
         e[1]->type != REDIS_REPLY_STRING ||
         e[2]->type != REDIS_REPLY_STRING) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
-        log_item_warnx(cmd->id, "redis store: unexpected reply type %d",
+        log_item_warnx(cmd->id, "redis %s: unexpected reply type %d", what,
             r->type);
         goto done;
     }
-    st = e[0]->integer == 1 ? QUEUE_STORED : QUEUE_DUPLICATE;
-    qname = e[1]->str;
-    sid = e[2]->str;
-    log_item_debug("queue", cmd->id, "%s in %s as %s", queue_strstatus(st),
-        qname, sid);
+    st = queue_code_status[e[0]->integer];
+    /* "" is a tombstone's: it has no queue and no stream entry. */
+    qname = e[1]->len > 0 ? e[1]->str : NULL;
+    sid = e[2]->len > 0 ? e[2]->str : NULL;
+    log_item_debug("queue", cmd->id, "%s: %s in %s as %s", what,
+        queue_strstatus(st), qname ? qname : "-", sid ? sid : "-");
 done:
     cmd->cb(st, qname, sid, cmd->arg);
     queue_cmd_free(cmd);
@@ -648,9 +811,10 @@ queue_handshake_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
             r->type);
         return;
     }
-    memcpy(q->sha, r->str, QUEUE_SHA_LEN);
-    q->sha[QUEUE_SHA_LEN] = '\0';
-    if (q->drop_ac == NULL && q->connected)
+    memcpy(q->sha[cmd->script], r->str, QUEUE_SHA_LEN);
+    q->sha[cmd->script][QUEUE_SHA_LEN] = '\0';
+    if (cmd->script == QUEUE_SCRIPT_COUNT_ - 1 && q->drop_ac == NULL &&
+        q->connected)
         queue_set_up(q);
 }
 
@@ -686,8 +850,9 @@ queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
         q->up = false;
 
     switch (cmd->kind) {
-    case QUEUE_CMD_STORE:
-        queue_store_reply(q, cmd, reply);
+    case QUEUE_CMD_SCRIPT:
+    case QUEUE_CMD_XADD:
+        queue_script_reply(q, cmd, reply);
         return;             /* it frees or resends cmd */
     case QUEUE_CMD_GROUP:
         queue_group_reply(q, cmd, reply);
@@ -792,32 +957,142 @@ queue_key(const struct queue *q, const char *mid, const char *name)
     return k;
 }
 
+/* Send cmd: EVALSHA (or EVAL) of its script, or its XADD as it is. */
 static int
-queue_store_send(struct queue *q, struct queue_cmd *cmd)
+queue_script_send(struct queue *q, struct queue_cmd *cmd)
 {
-    char maxlen[24];
-    const char *argv[13];
-    size_t lens[13];
+    const char *argv[QUEUE_ARGS_MAX + 3];
+    size_t lens[QUEUE_ARGS_MAX + 3];
+    char nkeys[8];
+    int n = 0;
 
-    snprintf(maxlen, sizeof(maxlen), "%lld", (long long)q->ingest_maxlen);
-    argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
-    argv[1] = cmd->eval ? queue_store_lua : q->sha;
-    argv[2] = "3";
-    argv[3] = cmd->keys[0];
-    argv[4] = cmd->keys[1];
-    argv[5] = cmd->keys[2];
-    argv[6] = cmd->json;
-    argv[7] = cmd->name;
-    argv[8] = cmd->ttl;
-    argv[9] = cmd->received;
-    /* The group last given to queue_ensure_groups (a reload may change
-     * it), so a stream the script creates gets the same group. */
-    argv[10] = q->names_group ? q->names_group : q->group;
-    argv[11] = cmd->id;
-    argv[12] = maxlen;
-    for (size_t i = 0; i < 13; i++)
-        lens[i] = i == 6 ? cmd->jsonlen : strlen(argv[i]);
-    return queue_send(q, cmd, 13, argv, lens);
+    if (cmd->kind == QUEUE_CMD_SCRIPT) {
+        snprintf(nkeys, sizeof(nkeys), "%d", cmd->nkeys);
+        argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
+        argv[1] = cmd->eval ? queue_scripts[cmd->script].text :
+            q->sha[cmd->script];
+        argv[2] = nkeys;
+        for (n = 0; n < 3; n++)
+            lens[n] = strlen(argv[n]);
+    }
+    for (int i = 0; i < cmd->nargs; i++, n++) {
+        argv[n] = cmd->args[i];
+        lens[n] = cmd->lens[i];
+    }
+    return queue_send(q, cmd, n, argv, lens);
+}
+
+/* Append a copy of len bytes to cmd's arguments. */
+static int
+queue_cmd_arg(struct queue_cmd *cmd, const void *p, size_t len)
+{
+    char *a;
+
+    if (cmd->nargs == QUEUE_ARGS_MAX || (a = xmalloc(len + 1)) == NULL)
+        return -1;
+    memcpy(a, p, len);
+    a[len] = '\0';
+    cmd->args[cmd->nargs] = a;
+    cmd->lens[cmd->nargs++] = len;
+    return 0;
+}
+
+static int
+queue_cmd_str(struct queue_cmd *cmd, const char *s)
+{
+    return queue_cmd_arg(cmd, s, strlen(s));
+}
+
+static int
+queue_cmd_num(struct queue_cmd *cmd, long long v)
+{
+    char s[24];
+
+    snprintf(s, sizeof(s), "%lld", v);
+    return queue_cmd_str(cmd, s);
+}
+
+/* Append the key "<prefix><mid><name>". */
+static int
+queue_cmd_key(struct queue *q, struct queue_cmd *cmd, const char *mid,
+    const char *name)
+{
+    char *k;
+    int rc;
+
+    if ((k = queue_key(q, mid, name)) == NULL)
+        return -1;
+    rc = queue_cmd_str(cmd, k);
+    xfree(k);
+    return rc;
+}
+
+/* EXPIRE takes whole seconds: round up so an item never dies early. */
+static long long
+queue_ttl_s(int64_t ttl_ms)
+{
+    return ttl_ms <= 0 ? 0 : (long long)((ttl_ms + 999) / 1000);
+}
+
+/*
+ * The group last given to queue_ensure_groups (a reload may change it),
+ * so a stream a script creates gets the same group.
+ */
+static const char *
+queue_group(const struct queue *q)
+{
+    return q->names_group ? q->names_group : q->group;
+}
+
+/* A script command for item_id, with the id and queue for log lines. */
+static struct queue_cmd *
+queue_script_new(struct queue *q, enum queue_script script,
+    const char *item_id, const char *queue, queue_store_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT)) == NULL)
+        return NULL;
+    cmd->script = script;
+    cmd->cb = cb;
+    cmd->arg = arg;
+    if ((cmd->id = xstrdup(item_id)) == NULL ||
+        (queue != NULL && (cmd->name = xstrdup(queue)) == NULL)) {
+        queue_cmd_free(cmd);
+        return NULL;
+    }
+    return cmd;
+}
+
+/* Store and update share their keys and first seven arguments. */
+static int
+queue_item_args(struct queue *q, struct queue_cmd *cmd, const char *item_id,
+    const char *queue, const char *json, size_t jsonlen, int64_t ttl_ms)
+{
+    cmd->nkeys = 3;
+    if (queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
+        queue_cmd_key(q, cmd, "q:", queue) == -1 ||
+        queue_cmd_key(q, cmd, "ingest", "") == -1 ||
+        queue_cmd_arg(cmd, json, jsonlen) == -1 ||
+        queue_cmd_str(cmd, queue) == -1 ||
+        queue_cmd_num(cmd, queue_ttl_s(ttl_ms)) == -1 ||
+        queue_cmd_num(cmd, (long long)util_now_ms()) == -1 ||
+        queue_cmd_str(cmd, queue_group(q)) == -1 ||
+        queue_cmd_str(cmd, item_id) == -1 ||
+        queue_cmd_num(cmd, (long long)q->ingest_maxlen) == -1)
+        return -1;
+    return 0;
+}
+
+/* Send a built command, or free it: -1 then, and cb will not fire. */
+static int
+queue_submit(struct queue *q, struct queue_cmd *cmd, const char *id)
+{
+    if (cmd != NULL && queue_script_send(q, cmd) == 0)
+        return 0;
+    log_item_warnx(id, "cannot send the command to redis");
+    queue_cmd_free(cmd);
+    return -1;
 }
 
 int
@@ -826,36 +1101,102 @@ queue_store(struct queue *q, const char *item_id, const char *queue,
     void *arg)
 {
     struct queue_cmd *cmd;
-    int64_t ttl_s;
 
     if (!q->up || q->ac == NULL)
         return -1;
-    if ((cmd = queue_cmd_new(q, QUEUE_CMD_STORE)) == NULL)
-        goto fail;
+    if ((cmd = queue_script_new(q, QUEUE_SCRIPT_STORE, item_id, queue, cb,
+        arg)) != NULL && queue_item_args(q, cmd, item_id, queue, json,
+        jsonlen, ttl_ms) == -1) {
+        queue_cmd_free(cmd);
+        cmd = NULL;
+    }
+    return queue_submit(q, cmd, item_id);
+}
+
+int
+queue_update(struct queue *q, const char *item_id, const char *queue,
+    const char *json, size_t jsonlen, int64_t ttl_ms, bool restore,
+    queue_store_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    if (!q->up || q->ac == NULL)
+        return -1;
+    if ((cmd = queue_script_new(q, QUEUE_SCRIPT_UPDATE, item_id, queue, cb,
+        arg)) != NULL && (queue_item_args(q, cmd, item_id, queue, json,
+        jsonlen, ttl_ms) == -1 ||
+        queue_cmd_str(cmd, restore ? "restore" : "edit") == -1)) {
+        queue_cmd_free(cmd);
+        cmd = NULL;
+    }
+    return queue_submit(q, cmd, item_id);
+}
+
+int
+queue_mark(struct queue *q, const char *item_id, enum queue_mark mark,
+    const char *actor, int64_t ttl_ms, queue_store_cb *cb, void *arg)
+{
+    static const char *const names[] = {
+        [QUEUE_MARK_DELETED] = "deleted",
+        [QUEUE_MARK_HIDDEN] = "hidden",
+        [QUEUE_MARK_UNHIDDEN] = "unhidden",
+    };
+    struct queue_cmd *cmd;
+
+    if (!q->up || q->ac == NULL)
+        return -1;
+    if ((cmd = queue_script_new(q, QUEUE_SCRIPT_MARK, item_id, NULL, cb,
+        arg)) == NULL)
+        return queue_submit(q, NULL, item_id);
+    cmd->nkeys = 1;
+    if (queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
+        queue_cmd_str(cmd, names[mark]) == -1 ||
+        queue_cmd_num(cmd, (long long)util_now_ms()) == -1 ||
+        queue_cmd_str(cmd, actor != NULL ? actor : "") == -1 ||
+        queue_cmd_num(cmd, queue_ttl_s(ttl_ms)) == -1 ||
+        queue_cmd_str(cmd, queue_group(q)) == -1 ||
+        queue_cmd_str(cmd, q->prefix) == -1) {
+        queue_cmd_free(cmd);
+        cmd = NULL;
+    }
+    return queue_submit(q, cmd, item_id);
+}
+
+int
+queue_deadletter(struct queue *q, const struct queue_deadletter *dl,
+    int64_t maxlen, queue_store_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    if (!q->up || q->ac == NULL)
+        return -1;
+    if ((cmd = queue_cmd_new(q, QUEUE_CMD_XADD)) == NULL)
+        return queue_submit(q, NULL, NULL);
     cmd->cb = cb;
     cmd->arg = arg;
-    cmd->jsonlen = jsonlen;
-    if ((cmd->id = xstrdup(item_id)) == NULL ||
-        (cmd->name = xstrdup(queue)) == NULL ||
-        (cmd->json = xmalloc(jsonlen + 1)) == NULL ||
-        (cmd->keys[0] = queue_key(q, "item:", item_id)) == NULL ||
-        (cmd->keys[1] = queue_key(q, "q:", queue)) == NULL ||
-        (cmd->keys[2] = queue_key(q, "ingest", "")) == NULL)
-        goto fail;
-    memcpy(cmd->json, json, jsonlen);
-    cmd->json[jsonlen] = '\0';
-    /* EXPIRE takes whole seconds: round up so an item never dies early. */
-    ttl_s = ttl_ms <= 0 ? 0 : (ttl_ms + 999) / 1000;
-    snprintf(cmd->ttl, sizeof(cmd->ttl), "%lld", (long long)ttl_s);
-    snprintf(cmd->received, sizeof(cmd->received), "%lld",
-        (long long)util_now_ms());
-    if (queue_store_send(q, cmd) == -1)
-        goto fail;
-    return 0;
-fail:
-    log_item_warnx(item_id, "cannot send the store to redis");
-    queue_cmd_free(cmd);
-    return -1;
+    if ((cmd->name = xstrdup("deadletter")) == NULL ||
+        queue_cmd_str(cmd, "XADD") == -1 ||
+        queue_cmd_key(q, cmd, "deadletter", "") == -1 ||
+        (maxlen > 0 && (queue_cmd_str(cmd, "MAXLEN") == -1 ||
+        queue_cmd_str(cmd, "~") == -1 ||
+        queue_cmd_num(cmd, (long long)maxlen) == -1)) ||
+        queue_cmd_str(cmd, "*") == -1 ||
+        queue_cmd_str(cmd, "platform") == -1 ||
+        queue_cmd_str(cmd, dl->platform) == -1 ||
+        queue_cmd_str(cmd, "reason") == -1 ||
+        queue_cmd_str(cmd, dl->reason) == -1 ||
+        queue_cmd_str(cmd, "received_at") == -1 ||
+        queue_cmd_num(cmd, (long long)util_now_ms()) == -1 ||
+        (dl->account != NULL && (queue_cmd_str(cmd, "account") == -1 ||
+        queue_cmd_str(cmd, dl->account) == -1)) ||
+        (dl->delivery != NULL && (queue_cmd_str(cmd, "delivery") == -1 ||
+        queue_cmd_str(cmd, dl->delivery) == -1)) ||
+        queue_cmd_str(cmd, "body") == -1 ||
+        queue_cmd_arg(cmd, dl->body, dl->len) == -1) {
+        queue_cmd_free(cmd);
+        cmd = NULL;
+    }
+    return queue_submit(q, cmd, NULL);
 }
 
 /* XGROUP CREATE for every remembered queue name. */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "connector.h"
 #include "crypto.h"
 #include "log.h"
 #include "route.h"
@@ -32,6 +33,27 @@ struct config_token {
     char *name;                             /* shown in logs, never the token */
     enum config_role role;
     unsigned char sha256[CRYPTO_SHA256_LEN]; /* only the hash is kept */
+};
+
+/*
+ * One entry of accounts: a Facebook Page, Instagram account, VK community,
+ * Telegram bot or YouTube channel of ours. Secrets are NULL when not
+ * given; they are wiped on free and never logged. docs/config.md.
+ */
+struct config_account {
+    const char *platform;       /* a CONNECTOR_* name (static) */
+    char *id;                   /* our id on the platform */
+    char *name;                 /* for logs; NULL when not given */
+    char **self_ids;            /* more author ids that are "us" */
+    size_t nself_ids;
+    char *app_secret;           /* facebook, instagram: HMAC key */
+    char *verify_token;         /* facebook, instagram: GET handshake */
+    char *vk_confirmation;      /* vk: confirmation */
+    char *vk_secret;            /* vk: secret */
+    char *webhook_secret;       /* telegram: the webhook's secret_token */
+    char *bot_token;            /* telegram: for the Bot API (later) */
+    char *api_key;              /* youtube: Data API key (later) */
+    char *oauth_token;          /* youtube: OAuth token (later) */
 };
 
 struct config_redis {
@@ -77,9 +99,19 @@ struct config {
         int64_t item_ttl_ms;    /* how long an item (and its dedup) lives */
         int64_t ingest_maxlen;  /* cap of the all-items stream */
         int64_t retry_after_s;  /* Retry-After sent with 503 */
+        int64_t deadletter_maxlen; /* cap of the dead-letter stream */
     } queue;
 
     struct route_table routes;
+
+    /*
+     * accounts: in file order. conn_accounts[i] is accounts[i] as the
+     * connectors take it (connector.h), one array so that a parser can be
+     * given all of them; its strings are borrowed from accounts[i].
+     */
+    struct config_account *accounts;
+    struct connector_account *conn_accounts;
+    size_t naccounts;
 
     struct {
         uint64_t max_text;

@@ -1,7 +1,7 @@
 /*
- * http: the evhttp server. Ingest (POST /v1/items), health and metrics;
- * body and header caps, bearer-token auth, JSON errors. Connector webhook
- * routes plug in here later.
+ * http: the evhttp server. Ingest (POST /v1/items), the platform webhook
+ * routes (/webhooks/..., handed to the webhook module), health and
+ * metrics; body and header caps, bearer-token auth, JSON errors.
  */
 #ifndef INBOXD_HTTP_H
 #define INBOXD_HTTP_H

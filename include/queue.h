@@ -6,8 +6,10 @@
  * Storing an item is one atomic server-side script: it deduplicates by
  * item id, stores the item once, appends its id to the destination
  * queue's stream (creating the responders' consumer group with it), and
- * appends to the all-items stream. The caller's callback fires only after
- * Redis has answered.
+ * appends to the all-items stream. Edits, restores, deletes and hides of
+ * stored items are two more scripts, and webhook bodies that were not
+ * understood go to a dead-letter stream. The caller's callback fires only
+ * after Redis has answered.
  *
  * While Redis is unreachable queue_store fails at once, and the module
  * reconnects with exponential backoff. A command unanswered for
@@ -30,15 +32,23 @@ enum queue_status {
     QUEUE_DUPLICATE,        /* an item with this id was already stored */
     QUEUE_UNAVAILABLE,      /* Redis down or connection lost: retry later */
     QUEUE_ERROR,            /* Redis answered with an error */
+    QUEUE_UPDATED,          /* an existing item was changed */
+    QUEUE_MISROUTED,        /* update: the item is stored in another queue
+                               (named in the callback); nothing written */
+    QUEUE_DELETED,          /* the item is deleted; nothing written */
+    QUEUE_UNKNOWN,          /* mark: no such item (a delete leaves a
+                               tombstone) */
 };
 
 const char *queue_strstatus(enum queue_status st);
 
 /*
- * Called once per queue_store that returned 0, from the loop.
- * stream_id is the entry id in the destination stream (for duplicates: the
- * one stored first), queue the destination queue; both borrowed for the
- * call only, and NULL unless st is STORED or DUPLICATE.
+ * Called once per queue_store, queue_update, queue_mark or
+ * queue_deadletter that returned 0, from the loop. stream_id is the entry
+ * id in the item's queue stream (for duplicates: the one stored first; for
+ * a dead letter: its entry in the dead-letter stream), queue the item's
+ * queue; both borrowed for the call only, and NULL when there is none (a
+ * failure, an unknown item, a tombstone, a dead letter's queue).
  */
 typedef void queue_store_cb(enum queue_status st, const char *queue,
     const char *stream_id, void *arg);
@@ -62,6 +72,55 @@ int queue_start(struct queue *q);
 int queue_store(struct queue *q, const char *item_id, const char *queue,
     const char *json, size_t jsonlen, int64_t ttl_ms, queue_store_cb *cb,
     void *arg);
+
+/*
+ * Update a stored item with new content (an edit) or bring it back (a
+ * restore), as one script (docs/redis.md): a live item gets the new json
+ * and keeps its queue entry (QUEUE_UPDATED); a deleted one stays deleted
+ * on an edit (QUEUE_DELETED) and is queued again in queue on a restore
+ * (QUEUE_STORED); an unknown one is stored as new (QUEUE_STORED). When the
+ * item is stored in another queue than queue, nothing is written and cb
+ * gets QUEUE_MISROUTED with that queue: dump the item again with it and
+ * call again. Arguments and return value as for queue_store.
+ */
+int queue_update(struct queue *q, const char *item_id, const char *queue,
+    const char *json, size_t jsonlen, int64_t ttl_ms, bool restore,
+    queue_store_cb *cb, void *arg);
+
+enum queue_mark {
+    QUEUE_MARK_DELETED = 0,     /* state deleted, out of its queue stream */
+    QUEUE_MARK_HIDDEN,          /* hidden 1 */
+    QUEUE_MARK_UNHIDDEN,        /* hidden 0 */
+};
+
+/*
+ * Record what the platform did to an item. DELETED takes its entry out of
+ * its queue stream (XACK and XDEL, so no responder gets it); for an id
+ * never stored it writes a tombstone (state deleted, living ttl_ms) so a
+ * late copy is not stored. actor (who deleted it; may be NULL) and the id
+ * are copied. cb: QUEUE_UPDATED, QUEUE_DUPLICATE (already so),
+ * QUEUE_UNKNOWN, or a failure. Return value as for queue_store.
+ */
+int queue_mark(struct queue *q, const char *item_id, enum queue_mark mark,
+    const char *actor, int64_t ttl_ms, queue_store_cb *cb, void *arg);
+
+/* A webhook body that was not (fully) understood, kept for a person. */
+struct queue_deadletter {
+    const char *platform;       /* "meta", "vk", "telegram" */
+    const char *account;        /* may be NULL */
+    const char *delivery;       /* the platform's delivery id; may be NULL */
+    const char *reason;         /* the parser's error line */
+    const void *body;           /* the raw bytes as received */
+    size_t len;
+};
+
+/*
+ * XADD the dead letter (every field copied) to the dead-letter stream,
+ * trimmed to about maxlen entries (0: not trimmed). cb gets QUEUE_STORED
+ * with the entry id, or a failure. Return value as for queue_store.
+ */
+int queue_deadletter(struct queue *q, const struct queue_deadletter *dl,
+    int64_t maxlen, queue_store_cb *cb, void *arg);
 
 /* Make sure each named queue's stream and consumer group exist. */
 void queue_ensure_groups(struct queue *q, char *const *names, size_t n,

@@ -384,13 +384,13 @@ it_http_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 int
-it_http(const struct it_daemon *d, const char *method, const char *path,
-    const char *token, const char *body, long *status, char **resp_body,
-    char **resp_headers)
+it_http_ex(const struct it_daemon *d, const char *method, const char *path,
+    const char *const *headers, const char *body, size_t len, long *status,
+    char **resp_body, char **resp_headers)
 {
     struct curl_slist *hdrs = NULL, *tmp;
     struct buf bb, hb;
-    char url[512], auth[1024];
+    char url[512];
     CURL *curl = NULL;
     CURLcode cc;
     int rc = -1;
@@ -413,22 +413,18 @@ it_http(const struct it_daemon *d, const char *method, const char *path,
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &bb);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, it_http_write_cb);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hb);
-    if (token != NULL) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        if ((tmp = curl_slist_append(hdrs, auth)) == NULL)
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+        if ((tmp = curl_slist_append(hdrs, headers[i])) == NULL)
             goto out;
         hdrs = tmp;
     }
     if (body != NULL) {
-        if ((tmp = curl_slist_append(hdrs,
-            "Content-Type: application/json")) == NULL)
-            goto out;
-        hdrs = tmp;
+        /* No "Expect: 100-continue" round trip. */
         if ((tmp = curl_slist_append(hdrs, "Expect:")) == NULL)
             goto out;
         hdrs = tmp;
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     if (strcmp(method, "HEAD") == 0)
@@ -459,6 +455,26 @@ out:
     buf_free(&bb);
     buf_free(&hb);
     return rc;
+}
+
+int
+it_http(const struct it_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, long *status, char **resp_body,
+    char **resp_headers)
+{
+    const char *headers[3];
+    char auth[1024];
+    size_t n = 0;
+
+    if (token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        headers[n++] = auth;
+    }
+    if (body != NULL)
+        headers[n++] = "Content-Type: application/json";
+    headers[n] = NULL;
+    return it_http_ex(d, method, path, headers, body,
+        body != NULL ? strlen(body) : 0, status, resp_body, resp_headers);
 }
 
 /* ---------------------------------------------------------------------

@@ -129,4 +129,14 @@ int it_http(const struct it_daemon *d, const char *method, const char *path,
     const char *token, const char *body, long *status, char **resp_body,
     char **resp_headers);
 
+/*
+ * The same with the request headers given whole ("Name: value", the list
+ * NULL-terminated; may be NULL) and a body of len bytes sent exactly as
+ * they are (webhook signatures are over the raw bytes). No Content-Type
+ * is added.
+ */
+int it_http_ex(const struct it_daemon *d, const char *method,
+    const char *path, const char *const *headers, const char *body,
+    size_t len, long *status, char **resp_body, char **resp_headers);
+
 #endif

@@ -4,7 +4,8 @@
  * through a second, synchronous connection: the item hash, the stream
  * entries, the consumer groups, TTLs; and the failure paths: NOSCRIPT,
  * Redis stopped and restarted, a connection lost with commands pending,
- * a command timeout, queue_free with commands pending, AUTH and SELECT.
+ * a command timeout, queue_free with commands pending, AUTH and SELECT;
+ * and the update and mark scripts and the dead-letter stream.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -159,6 +160,29 @@ qt_store(struct qt *t, const char *id, const char *queue, const char *json,
     return res->calls == 1 ? 0 : -1;
 }
 
+static int
+qt_update(struct qt *t, const char *id, const char *queue, const char *json,
+    bool restore, struct qt_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (queue_update(t->q, id, queue, json, strlen(json), 3600000, restore,
+        qt_store_cb, res) == -1)
+        return -1;
+    QT_WAIT(t, res->calls > 0, 5000);
+    return res->calls == 1 ? 0 : -1;
+}
+
+static int
+qt_mark(struct qt *t, const char *id, enum queue_mark mark,
+    const char *actor, struct qt_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (queue_mark(t->q, id, mark, actor, 3600000, qt_store_cb, res) == -1)
+        return -1;
+    QT_WAIT(t, res->calls > 0, 5000);
+    return res->calls == 1 ? 0 : -1;
+}
+
 /* A sync command's integer reply, or -999 on anything else. */
 static long long
 qt_int(redisContext *c, const char *fmt, const char *arg)
@@ -246,6 +270,10 @@ test_not_started(void)
     CHECK_STR(queue_strstatus(QUEUE_DUPLICATE), "duplicate");
     CHECK_STR(queue_strstatus(QUEUE_UNAVAILABLE), "unavailable");
     CHECK_STR(queue_strstatus(QUEUE_ERROR), "error");
+    CHECK_STR(queue_strstatus(QUEUE_UPDATED), "updated");
+    CHECK_STR(queue_strstatus(QUEUE_MISROUTED), "misrouted");
+    CHECK_STR(queue_strstatus(QUEUE_DELETED), "deleted");
+    CHECK_STR(queue_strstatus(QUEUE_UNKNOWN), "unknown");
     queue_free(NULL);
 out:
     qt_teardown(&t);
@@ -759,6 +787,174 @@ out:
     return rc;
 }
 
+/* Edits, restores, deletes and hides of one item, script by script. */
+static int
+test_update_and_mark(void)
+{
+    struct qt t;
+    struct qt_result res, first;
+    char buf[256];
+    int rc = 0;
+
+    CHECK(qt_setup(&t, 2000) == 0);
+    CHECK(qt_store(&t, "u:1", "support", "{\"v\":1}", 0, &first) == 0);
+    CHECK(first.st == QUEUE_STORED);
+
+    /* An edit: new json, same entry, edited_at; TTL not touched. */
+    CHECK(qt_update(&t, "u:1", "support", "{\"v\":2}", false, &res) == 0);
+    CHECK(res.st == QUEUE_UPDATED);
+    CHECK_STR(res.queue, "support");
+    CHECK_STR(res.sid, first.sid);
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "json", buf, sizeof(buf)),
+        "{\"v\":2}");
+    CHECK(qt_hget(t.sync, "test:item:u:1", "edited_at", buf,
+        sizeof(buf))[0] != '\0');
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 1);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:ingest") == 1);
+    CHECK(qt_int(t.sync, "TTL %s", "test:item:u:1") == -1);
+
+    /* Routed elsewhere now: nothing written, the stored queue named. */
+    CHECK(qt_update(&t, "u:1", "moderation", "{\"v\":3}", false,
+        &res) == 0);
+    CHECK(res.st == QUEUE_MISROUTED);
+    CHECK_STR(res.queue, "support");
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "json", buf, sizeof(buf)),
+        "{\"v\":2}");
+    CHECK(qt_int(t.sync, "EXISTS %s", "test:q:moderation") == 0);
+
+    /* Hide, hide again, unhide. */
+    CHECK(qt_mark(&t, "u:1", QUEUE_MARK_HIDDEN, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_UPDATED);
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "hidden", buf, sizeof(buf)),
+        "1");
+    CHECK(qt_mark(&t, "u:1", QUEUE_MARK_HIDDEN, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_DUPLICATE);
+    CHECK(qt_mark(&t, "u:1", QUEUE_MARK_UNHIDDEN, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_UPDATED);
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "hidden", buf, sizeof(buf)),
+        "0");
+
+    /* Delete: out of the stream, state deleted, who did it. */
+    CHECK(qt_mark(&t, "u:1", QUEUE_MARK_DELETED, "77", &res) == 0);
+    CHECK(res.st == QUEUE_UPDATED);
+    CHECK_STR(res.sid, first.sid);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 0);
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "state", buf, sizeof(buf)),
+        "deleted");
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "deleted_by", buf,
+        sizeof(buf)), "77");
+    CHECK(qt_mark(&t, "u:1", QUEUE_MARK_DELETED, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_DUPLICATE);
+    /* Neither a late copy nor an edit brings it back... */
+    CHECK(qt_store(&t, "u:1", "support", "{\"v\":1}", 0, &res) == 0);
+    CHECK(res.st == QUEUE_DELETED);
+    CHECK(qt_update(&t, "u:1", "support", "{\"v\":4}", false, &res) == 0);
+    CHECK(res.st == QUEUE_DELETED);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 0);
+    /* ...a restore does, under a new entry. */
+    CHECK(qt_update(&t, "u:1", "support", "{\"v\":5}", true, &res) == 0);
+    CHECK(res.st == QUEUE_STORED);
+    CHECK(qt_is_stream_id(res.sid) && strcmp(res.sid, first.sid) != 0);
+    CHECK_STR(qt_hget(t.sync, "test:item:u:1", "state", buf, sizeof(buf)),
+        "queued");
+    CHECK(qt_hget(t.sync, "test:item:u:1", "restored_at", buf,
+        sizeof(buf))[0] != '\0');
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 1);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:ingest") == 1);
+
+    /* Unknown ids: a hide writes nothing, a delete a tombstone with the
+     * item's TTL, an edit stores it as new. */
+    CHECK(qt_mark(&t, "u:2", QUEUE_MARK_HIDDEN, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_UNKNOWN);
+    CHECK(qt_int(t.sync, "EXISTS %s", "test:item:u:2") == 0);
+    CHECK(qt_mark(&t, "u:3", QUEUE_MARK_DELETED, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_UNKNOWN);
+    CHECK(res.queue[0] == '\0' && res.sid[0] == '\0');
+    CHECK_STR(qt_hget(t.sync, "test:item:u:3", "state", buf, sizeof(buf)),
+        "deleted");
+    CHECK(qt_int(t.sync, "TTL %s", "test:item:u:3") > 3500);
+    CHECK(qt_store(&t, "u:3", "support", "{}", 0, &res) == 0);
+    CHECK(res.st == QUEUE_DELETED);
+    CHECK(qt_update(&t, "u:4", "support", "{\"v\":1}", false, &res) == 0);
+    CHECK(res.st == QUEUE_STORED);
+    CHECK(qt_hget(t.sync, "test:item:u:4", "edited_at", buf,
+        sizeof(buf))[0] != '\0');
+    CHECK(qt_int(t.sync, "TTL %s", "test:item:u:4") > 3500);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:ingest") == 2);
+out:
+    qt_teardown(&t);
+    return rc;
+}
+
+/* The new scripts are reloaded after a flush like the store script. */
+static int
+test_noscript_update_mark(void)
+{
+    struct qt t;
+    struct qt_result res;
+    redisReply *r;
+    int rc = 0;
+
+    CHECK(qt_setup(&t, 2000) == 0);
+    CHECK(qt_store(&t, "nu:1", "support", "{}", 0, &res) == 0);
+    r = redisCommand(t.sync, "SCRIPT FLUSH");
+    CHECK(r != NULL);
+    freeReplyObject(r);
+    CHECK(qt_update(&t, "nu:1", "support", "{\"e\":1}", false, &res) == 0);
+    CHECK(res.st == QUEUE_UPDATED);
+    CHECK(qt_mark(&t, "nu:1", QUEUE_MARK_DELETED, NULL, &res) == 0);
+    CHECK(res.st == QUEUE_UPDATED);
+    CHECK(metrics_get(t.metrics, "inboxd_redis_errors_total", "kind",
+        "noscript") == 2);
+out:
+    qt_teardown(&t);
+    return rc;
+}
+
+static int
+test_deadletter(void)
+{
+    static const char body[] = "{\"broken\": \0 bytes}";
+    struct queue_deadletter dl = {
+        .platform = "vk", .account = "42", .delivery = "ev1",
+        .reason = "object.text: expected a string",
+        .body = body, .len = sizeof(body) - 1,
+    };
+    struct qt t;
+    struct qt_result res;
+    redisReply *r = NULL, *f;
+    int rc = 0;
+
+    CHECK(qt_setup(&t, 2000) == 0);
+    for (int i = 0; i < 250; i++) {
+        memset(&res, 0, sizeof(res));
+        CHECK(queue_deadletter(t.q, &dl, 5, qt_store_cb, &res) == 0);
+        QT_WAIT(&t, res.calls > 0, 5000);
+        CHECK(res.calls == 1 && res.st == QUEUE_STORED);
+        CHECK(qt_is_stream_id(res.sid) && res.queue[0] == '\0');
+    }
+    /* Trimmed near the cap (MAXLEN ~ trims whole stream nodes). */
+    CHECK(qt_int(t.sync, "XLEN %s", "test:deadletter") >= 5);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:deadletter") < 250);
+    r = redisCommand(t.sync, "XREVRANGE test:deadletter + - COUNT 1");
+    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    f = r->element[0]->element[1];
+    CHECK(f->elements == 12);
+    CHECK_STR(f->element[1]->str, "vk");
+    CHECK_STR(f->element[3]->str, dl.reason);
+    CHECK_STR(f->element[7]->str, "42");
+    CHECK_STR(f->element[9]->str, "ev1");
+    CHECK_STR(f->element[10]->str, "body");
+    /* The body byte for byte, a NUL included. */
+    CHECK(f->element[11]->len == sizeof(body) - 1);
+    CHECK(memcmp(f->element[11]->str, body, sizeof(body) - 1) == 0);
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    qt_teardown(&t);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "not_started", test_not_started },
     { "store_and_duplicate", test_store_and_duplicate },
@@ -773,6 +969,9 @@ static const struct check_case cases[] = {
     { "pipelining", test_pipelining },
     { "ingest_cap", test_ingest_cap },
     { "auth_select", test_auth_select },
+    { "update_and_mark", test_update_and_mark },
+    { "noscript_update_mark", test_noscript_update_mark },
+    { "deadletter", test_deadletter },
 };
 
 CHECK_MAIN(cases)

@@ -35,6 +35,15 @@ config_test_errors(const char *name)
     return buf_steal(&errors);
 }
 
+/* The variables good.yml reads secrets from. */
+static void
+config_test_env(void)
+{
+    setenv("CONFIG_TEST_LEAD_TOKEN", "lead-env-token", 1);
+    setenv("CONFIG_TEST_VK_SECRET", "vk-env-secret", 1);
+    setenv("CONFIG_TEST_YT_OAUTH", "yt-oauth-env", 1);
+}
+
 static struct config *
 config_test_load(const char *name)
 {
@@ -42,7 +51,7 @@ config_test_load(const char *name)
     struct buf errors;
     char path[512];
 
-    setenv("CONFIG_TEST_LEAD_TOKEN", "lead-env-token", 1);
+    config_test_env();
     snprintf(path, sizeof(path), "%s%s", DATA, name);
     buf_init(&errors, 64 * 1024);
     if ((cfg = config_load(path, &errors)) == NULL)
@@ -127,6 +136,7 @@ test_good(void)
     CHECK(cfg->queue.item_ttl_ms == 7LL * 86400 * 1000);
     CHECK(cfg->queue.ingest_maxlen == 5000);
     CHECK(cfg->queue.retry_after_s == 9);
+    CHECK(cfg->queue.deadletter_maxlen == 50);
 
     CHECK(cfg->routes.nrules == 2);
     r = &cfg->routes.rules[0];
@@ -196,6 +206,9 @@ test_defaults(void)
     CHECK(cfg->queue.item_ttl_ms == 30LL * 86400 * 1000);
     CHECK(cfg->queue.ingest_maxlen == 100000);
     CHECK(cfg->queue.retry_after_s == 5);
+    CHECK(cfg->queue.deadletter_maxlen == 1000);
+    CHECK(cfg->naccounts == 0 && cfg->accounts == NULL);
+    CHECK(cfg->conn_accounts == NULL);
     CHECK(cfg->limits.max_text == 64 * 1024);
     CHECK(cfg->limits.max_attachments == 32);
     CHECK(cfg->shutdown.drain_timeout_ms == 10000);
@@ -204,6 +217,130 @@ test_defaults(void)
 
 out:
     config_unref(cfg);
+    return rc;
+}
+
+static int
+test_accounts(void)
+{
+    struct config *cfg = config_test_load("good.yml");
+    const struct connector_account *c;
+    const struct config_account *a;
+    int rc = 0;
+
+    CHECK(cfg != NULL);
+    CHECK(cfg->naccounts == 5);
+    CHECK(cfg->conn_accounts != NULL);
+
+    a = &cfg->accounts[0];
+    c = &cfg->conn_accounts[0];
+    CHECK_STR(a->platform, CONNECTOR_FACEBOOK);
+    CHECK_STR(a->id, "137542570280222");
+    CHECK_STR(a->name, "acme-page");
+    /* The file's trailing newline is not part of the secret. */
+    CHECK_STR(a->app_secret, "meta-app-secret-from-file");
+    CHECK_STR(a->verify_token, "meatyhamhock");
+    CHECK(a->nself_ids == 1);
+    CHECK_STR(a->self_ids[0], "1440971912666228");
+    CHECK(a->vk_secret == NULL && a->webhook_secret == NULL);
+    /* The connectors' view borrows the same strings. */
+    CHECK(c->platform == a->platform && c->id == a->id);
+    CHECK(c->app_secret == a->app_secret);
+    CHECK(c->verify_token == a->verify_token);
+    CHECK(c->nself_ids == 1 && c->self_ids[0] == a->self_ids[0]);
+
+    a = &cfg->accounts[1];
+    CHECK_STR(a->platform, CONNECTOR_INSTAGRAM);
+    CHECK_STR(a->id, "17841400000000000");
+    CHECK(a->name == NULL);
+    CHECK_STR(a->app_secret, "ig-app-secret");
+    CHECK(a->verify_token == NULL);
+
+    a = &cfg->accounts[2];
+    c = &cfg->conn_accounts[2];
+    CHECK_STR(a->platform, CONNECTOR_VK);
+    CHECK_STR(a->id, "192764727");
+    CHECK_STR(a->name, "acme.vk");
+    CHECK_STR(a->vk_confirmation, "693d0ba9");
+    CHECK_STR(a->vk_secret, "vk-env-secret");
+    CHECK(a->nself_ids == 2);
+    CHECK_STR(a->self_ids[0], "-192764727");
+    CHECK_STR(a->self_ids[1], "499047616");
+    CHECK(c->vk_confirmation == a->vk_confirmation);
+    CHECK(c->vk_secret == a->vk_secret);
+    CHECK(c->app_secret == NULL);
+
+    a = &cfg->accounts[3];
+    c = &cfg->conn_accounts[3];
+    CHECK_STR(a->platform, CONNECTOR_TELEGRAM);
+    CHECK_STR(a->id, "123456789");
+    CHECK_STR(a->webhook_secret, "tg-Webhook_secret-1");
+    CHECK_STR(a->bot_token, "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw");
+    CHECK(c->telegram_secret == a->webhook_secret);
+
+    a = &cfg->accounts[4];
+    CHECK_STR(a->platform, CONNECTOR_YOUTUBE);
+    CHECK_STR(a->id, "UC_x5XG1OV2P6uZZ5FSM9Ttw");
+    CHECK_STR(a->api_key, "yt-api-key");
+    CHECK_STR(a->oauth_token, "yt-oauth-env");
+
+out:
+    config_unref(cfg);
+    return rc;
+}
+
+static int
+test_bad_accounts(void)
+{
+    char *e = NULL, *e2 = NULL;
+    int rc = 0;
+
+    config_test_env();
+    unsetenv("CONFIG_TEST_UNSET_VAR");
+    e = config_test_errors("bad_accounts.yml");
+    CHECK_CONTAINS(e, "bad_accounts.yml:2:15: accounts[0].platform: "
+        "unknown platform \"myspace\"; expected facebook, instagram, vk, "
+        "telegram or youtube\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:4:5: accounts[1].id: missing\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:7:9: accounts[2].id: must be a "
+        "positive whole number of at most 20 digits\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:11:5: accounts[3].app_secret: "
+        "only for facebook and instagram accounts\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:12:22: accounts[3].webhook_secret: "
+        "must be 1 to 256 of A-Z a-z 0-9 _ - (Telegram's rule)\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:16:5: accounts[4].app_secret_env: "
+        "give only one of app_secret, app_secret_file, app_secret_env\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:17:5: accounts[5].app_secret: "
+        "missing (instagram accounts need it)\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:21:17: accounts[6].bot_token: "
+        "is the token of another bot: the number before ':' must equal "
+        "id\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:25:5: accounts[7].colour: "
+        "unknown key\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:24:17: accounts[7].secret_env: "
+        "variable CONFIG_TEST_UNSET_VAR is not set\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:29:5: accounts[9]: duplicate "
+        "account youtube:UCabc (as accounts[8])\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:31:5: accounts[10].name: "
+        "duplicate account name \"tube\"\n");
+    CHECK_CONTAINS(e, "bad_accounts.yml:34:5: accounts[11]: expected a "
+        "mapping with platform and id\n");
+    CHECK(config_test_lines(e) == 13);
+    /* No secret is ever quoted, not even a rejected one. */
+    CHECK(strstr(e, "fb-secret") == NULL);
+    CHECK(strstr(e, "vk-secret") == NULL);
+    CHECK(strstr(e, "meta-secret") == NULL);
+    CHECK(strstr(e, "has space") == NULL);
+    CHECK(strstr(e, "AAHdq") == NULL);
+    CHECK(strstr(e, "vk-env-secret") == NULL);
+
+    e2 = config_test_errors("bad_accounts_shape.yml");
+    CHECK_CONTAINS(e2, "bad_accounts_shape.yml:1:11: accounts: expected a "
+        "list of accounts\n");
+
+out:
+    xfree(e);
+    xfree(e2);
     return rc;
 }
 
@@ -574,7 +711,7 @@ test_alloc_failures(void)
     unsigned long total;
     int rc = 0;
 
-    setenv("CONFIG_TEST_LEAD_TOKEN", "lead-env-token", 1);
+    config_test_env();
     buf_init(&errors, 64 * 1024);
     alloc_fail_after(0);
     cfg = config_load(DATA "good.yml", &errors);
@@ -589,6 +726,7 @@ test_alloc_failures(void)
         alloc_fail_after(0);
         if (cfg != NULL) {
             CHECK(cfg->ntokens == 4 && cfg->routes.nrules == 2);
+            CHECK(cfg->naccounts == 5 && cfg->conn_accounts != NULL);
             config_unref(cfg);
         }
     }
@@ -602,6 +740,8 @@ out:
 static const struct check_case cases[] = {
     { "good", test_good },
     { "defaults", test_defaults },
+    { "accounts", test_accounts },
+    { "bad_accounts", test_bad_accounts },
     { "unknown_key", test_unknown_key },
     { "wrong_type", test_wrong_type },
     { "bad_size", test_bad_size },
