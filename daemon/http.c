@@ -54,6 +54,7 @@ struct http {
     struct evhttp *srv;
     struct evhttp_bound_socket *sock;
     int port;
+    unsigned unsent;        /* replies handed to evhttp, not yet written */
 };
 
 /* What a request needs: the token's role, or none for open routes. */
@@ -100,6 +101,30 @@ static const struct http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/metrics", false, HTTP_AUTH_METRICS, http_metrics},
 };
 
+/*
+ * evhttp writes a reply after evhttp_send_reply returns. A drain must not
+ * end the loop before the last answer has left, or a sender whose item is
+ * safe in Redis would see the connection drop and retry for nothing.
+ */
+static void
+http_reply_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+
+    (void)req;
+    if (h->unsent > 0)
+        h->unsent--;
+}
+
+static void
+http_send(struct http *h, struct evhttp_request *req, int code,
+    const char *reason, struct evbuffer *body)
+{
+    h->unsent++;
+    evhttp_request_set_on_complete_cb(req, http_reply_done_cb, h);
+    evhttp_send_reply(req, code, reason, body);
+}
+
 static void
 http_count(struct http *h, int code)
 {
@@ -123,7 +148,7 @@ http_reply_json(struct http *h, struct evhttp_request *req, int code,
         evbuffer_add(buf, s, strlen(s));
         evbuffer_add(buf, "\n", 1);
     }
-    evhttp_send_reply(req, code, reason, buf);
+    http_send(h, req, code, reason, buf);
     http_count(h, code);
     if (buf != NULL)
         evbuffer_free(buf);
@@ -342,7 +367,7 @@ http_reply_text(struct http *h, struct evhttp_request *req, const char *text)
         "text/plain; charset=utf-8");
     if (buf != NULL)
         evbuffer_add(buf, text, strlen(text));
-    evhttp_send_reply(req, 200, "OK", buf);
+    http_send(h, req, 200, "OK", buf);
     http_count(h, 200);
     if (buf != NULL)
         evbuffer_free(buf);
@@ -515,7 +540,7 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     evbuffer_add(out, b.data ? b.data : "", b.len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
         "text/plain; version=0.0.4");
-    evhttp_send_reply(req, 200, "OK", out);
+    http_send(h, req, 200, "OK", out);
     evbuffer_free(out);
     buf_free(&b);
 }
@@ -648,6 +673,12 @@ fail:
         evhttp_free(h->srv);
     xfree(h);
     return NULL;
+}
+
+unsigned
+http_unsent(const struct http *h)
+{
+    return h != NULL ? h->unsent : 0;
 }
 
 int

@@ -33,6 +33,12 @@
 #include "util.h"
 
 #define MAIN_DRAIN_POLL_MS 20
+/*
+ * Once no item is in flight, how long a drain still waits for replies to
+ * be written out. libevent does not report a reply whose connection died
+ * mid-write, so this wait is bounded on its own.
+ */
+#define MAIN_DRAIN_FLUSH_MS 1000
 
 static void
 main_usage(void)
@@ -199,15 +205,20 @@ static void
 main_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct daemon *d = arg;
+    int64_t now = util_now_ms();
 
     (void)fd;
     (void)what;
-    if (d->inflight == 0) {
+    if (d->inflight == 0 && d->drain_flush_ms == 0)
+        d->drain_flush_ms = now;
+    if (d->inflight == 0 && (http_unsent(d->http) == 0 ||
+        now - d->drain_flush_ms >= MAIN_DRAIN_FLUSH_MS)) {
         log_info("drained; exiting");
         event_base_loopexit(d->base, NULL);
-    } else if (util_now_ms() >= d->drain_deadline_ms) {
-        log_warnx("drain deadline passed with %u items unanswered; their "
-            "senders were not acknowledged and will retry", d->inflight);
+    } else if (now >= d->drain_deadline_ms) {
+        log_warnx("drain deadline passed with %u items unanswered and %u "
+            "replies unsent; those senders will retry", d->inflight,
+            http_unsent(d->http));
         event_base_loopexit(d->base, NULL);
     }
 }

@@ -21,6 +21,13 @@ void http_stop_accepting(struct http *h);
 /* Port actually bound (when the config asked for port 0). */
 int http_port(const struct http *h);
 
+/*
+ * Replies handed to evhttp and not yet fully written (a drain waits for
+ * them). A connection that fails mid-write may never report; the drain
+ * deadline bounds that wait.
+ */
+unsigned http_unsent(const struct http *h);
+
 void http_free(struct http *h);
 
 #endif
