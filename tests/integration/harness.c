@@ -710,3 +710,20 @@ it_log_dump(const struct it_daemon *d)
         text != NULL ? text : "(no log)\n");
     xfree(text);
 }
+
+int
+it_daemon_wait_healthy(struct it_daemon *d, int ms)
+{
+    long long deadline = it_now_ms() + ms;
+    long status = 0;
+
+    while (it_now_ms() < deadline) {
+        if (it_http(d, "GET", "/healthz", NULL, NULL, &status, NULL,
+            NULL) == 0 && status == 200)
+            return 0;
+        it_sleep_ms(20);
+    }
+    fprintf(stderr, "harness: /healthz did not answer 200 in %d ms "
+        "(last status %ld)\n", ms, status);
+    return -1;
+}

@@ -84,6 +84,12 @@ struct it_daemon {
 int it_daemon_start(struct it_daemon *d, const char *yaml,
     const struct it_redis *r);
 
+/*
+ * Wait (at most ms) until GET /healthz answers 200: Redis connected with
+ * every script loaded and rules in place. -1 on timeout.
+ */
+int it_daemon_wait_healthy(struct it_daemon *d, int ms);
+
 /* Send sig to the daemon. -1 when it is not running. */
 int it_daemon_signal(struct it_daemon *d, int sig);
 
