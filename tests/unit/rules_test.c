@@ -717,9 +717,10 @@ test_errors_keys_and_types(void)
     CHECK(e != NULL);
     CHECK_CONTAINS(e, BAD "unknown_key.yml:6:5: unknown key "
         "'case_senstive' in rule (known: id, category, score, description, "
-        "pattern, words, case_sensitive, disabled)\n");
+        "pattern, words, words_match, all, any, field, case_sensitive, "
+        "unless, when, examples, shadow, disabled)\n");
     CHECK_CONTAINS(e, BAD "unknown_root.yml:2:1: unknown key 'rule' "
-        "(known: set, lang, thresholds, rules)\n");
+        "(known: set, lang, shadow, thresholds, rules)\n");
     CHECK_CONTAINS(e, BAD "type_score.yml:4:12: score: must be a number\n");
     CHECK_CONTAINS(e, BAD "type_bool.yml:5:21: case_sensitive: must be "
         "true or false\n");
@@ -771,7 +772,8 @@ test_errors_rule_shape(void)
     CHECK_CONTAINS(e, BAD "dup_id.yml:6:9: duplicate rule id 'bad.dup_id' "
         "(first defined at " BAD "dup_id.yml:2)\n");
     CHECK_CONTAINS(e, BAD "missing_pattern.yml:2:5: rule "
-        "'bad.missing_pattern': needs 'pattern' or 'words'\n");
+        "'bad.missing_pattern': needs 'pattern', 'words', 'all' or "
+        "'any'\n");
     CHECK_CONTAINS(e, BAD "missing_score.yml:2:5: rule "
         "'bad.missing_score': missing 'score'\n");
     CHECK_CONTAINS(e, BAD "both.yml:6:5: rule 'bad.both': 'pattern' and "
@@ -884,7 +886,7 @@ test_match_limit(void)
     /* Once per rule per snapshot: two snapshots, two lines. */
     logged = rules_test_log_text(logf);
     CHECK(rules_test_count(logged, "rule limit.evil (") == 2);
-    CHECK_CONTAINS(logged, "evil.yml:3): match limit exceeded; treated as "
+    CHECK_CONTAINS(logged, "evil.yml:4): match limit exceeded; treated as "
         "no match");
 out:
     log_set_stream(NULL);
