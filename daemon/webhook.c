@@ -16,9 +16,13 @@
  * events applied, and the body itself goes to the dead-letter stream with
  * the parser's reason. The platform is answered once, when every write
  * has been answered: its success reply when all of them were, 503 or 500
- * otherwise, so that it delivers again. A delivery holds one count on
+ * otherwise, so that it delivers again. A batch holds one count on
  * itself while it dispatches, so writes answered at once (Redis down)
  * cannot finish it early.
+ *
+ * The batch half (webhook_apply_batch) is shared with the pollers
+ * (poller.c): a polled response becomes events the same way, and the
+ * poller moves its cursor only once the batch is answered.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,17 +50,40 @@ static const char *const webhook_source_names[] = {
     [WEBHOOK_TELEGRAM] = "telegram",
 };
 
-/* One authenticated delivery waiting for its writes. */
-struct webhook_delivery {
+/* One batch of events waiting for its writes. */
+struct webhook_job {
     struct daemon *d;
-    enum webhook_source source;
+    const char *platform;       /* static: the metric label */
+    bool polled;
     unsigned pending;           /* writes unanswered, +1 while dispatching */
     unsigned writes;            /* writes sent, for the log line */
     bool unavailable;           /* some write failed: Redis away */
     bool failed;                /* some write failed: an error */
+    webhook_batch_cb *cb;
+    void *arg;
+};
+
+/* An authenticated delivery waiting for its batch, to answer it. */
+struct webhook_answer {
+    struct daemon *d;
+    enum webhook_source source;
     const char *ok_text;        /* the success body (static) */
     webhook_reply_cb *cb;
     void *arg;
+};
+
+/* The per-batch families, for webhook deliveries and for polls. */
+enum webhook_family {
+    WEBHOOK_FAM_EVENTS = 0,
+    WEBHOOK_FAM_IGNORED,
+    WEBHOOK_FAM_DEADLETTERS,
+};
+
+static const char *const webhook_families[2][3] = {
+    { "inboxd_webhook_events_total", "inboxd_webhook_ignored_total",
+      "inboxd_webhook_deadletters_total" },
+    { "inboxd_poll_events_total", "inboxd_poll_ignored_total",
+      "inboxd_poll_deadletters_total" },
 };
 
 static const struct metrics_family_decl webhook_metric_families[] = {
@@ -71,6 +98,13 @@ static const struct metrics_family_decl webhook_metric_families[] = {
         "Webhook events understood and dropped, by platform and reason."},
     {"inboxd_webhook_deadletters_total", METRICS_COUNTER,
         "Webhook bodies not (fully) understood, kept in the dead-letter "
+        "stream, by platform."},
+    {"inboxd_poll_events_total", METRICS_COUNTER,
+        "Events parsed from polled responses, by platform and type."},
+    {"inboxd_poll_ignored_total", METRICS_COUNTER,
+        "Polled events understood and dropped, by platform and reason."},
+    {"inboxd_poll_deadletters_total", METRICS_COUNTER,
+        "Polled responses not (fully) understood, kept in the dead-letter "
         "stream, by platform."},
 };
 
@@ -121,48 +155,35 @@ webhook_ok(const char *text, webhook_reply_cb *cb, void *arg)
     cb(&r, arg);
 }
 
-/* Every write is answered: answer the platform and free dv. */
+/* Every write is answered: report and free the job. */
 static void
-webhook_finish(struct webhook_delivery *dv)
+webhook_job_finish(struct webhook_job *job)
 {
-    struct webhook_reply r = { .status = 200, .text = dv->ok_text };
-    const char *result = "ok";
+    enum pipeline_result res = PIPELINE_STORED;
 
-    if (dv->failed) {
-        r.status = 500;
-        r.code = "internal";
-        r.message = "the delivery could not be stored; send it again";
-        result = "error";
-    } else if (dv->unavailable) {
-        r.status = 503;
-        r.code = "store_unavailable";
-        r.message = "the item store (Redis) is unreachable; send it again "
-            "later";
-        result = "unavailable";
-    }
-    metrics_add2(dv->d->metrics, "inboxd_webhook_deliveries_total",
-        "platform", webhook_source_name(dv->source), "result", result, 1);
-    log_debug("webhook", "%s webhook: %u writes, answered %d",
-        webhook_source_name(dv->source), dv->writes, r.status);
-    dv->cb(&r, dv->arg);
-    xfree(dv);
+    if (job->failed)
+        res = PIPELINE_ERROR;
+    else if (job->unavailable)
+        res = PIPELINE_UNAVAILABLE;
+    job->cb(res, job->writes, job->arg);
+    xfree(job);
 }
 
 static void
-webhook_release(struct webhook_delivery *dv)
+webhook_release(struct webhook_job *job)
 {
-    if (--dv->pending == 0)
-        webhook_finish(dv);
+    if (--job->pending == 0)
+        webhook_job_finish(job);
 }
 
 static void
-webhook_result(struct webhook_delivery *dv, enum pipeline_result res)
+webhook_result(struct webhook_job *job, enum pipeline_result res)
 {
     if (res == PIPELINE_UNAVAILABLE)
-        dv->unavailable = true;
+        job->unavailable = true;
     else if (res == PIPELINE_ERROR)
-        dv->failed = true;
-    webhook_release(dv);
+        job->failed = true;
+    webhook_release(job);
 }
 
 static void
@@ -185,17 +206,18 @@ static void
 webhook_deadletter_cb(enum queue_status st, const char *queue,
     const char *stream_id, void *arg)
 {
-    struct webhook_delivery *dv = arg;
+    struct webhook_job *job = arg;
 
     (void)queue;
-    dv->d->inflight--;
+    job->d->inflight--;
     if (st == QUEUE_STORED) {
         log_debug("webhook", "dead letter stored as %s", stream_id);
-        webhook_result(dv, PIPELINE_STORED);
+        webhook_result(job, PIPELINE_STORED);
     } else {
-        log_warnx("%s webhook: the dead letter was not stored (%s)",
-            webhook_source_name(dv->source), queue_strstatus(st));
-        webhook_result(dv, st == QUEUE_UNAVAILABLE ? PIPELINE_UNAVAILABLE :
+        log_warnx("%s %s: the dead letter was not stored (%s)",
+            job->platform, job->polled ? "poll" : "webhook",
+            queue_strstatus(st));
+        webhook_result(job, st == QUEUE_UNAVAILABLE ? PIPELINE_UNAVAILABLE :
             PIPELINE_ERROR);
     }
 }
@@ -205,14 +227,14 @@ webhook_deadletter_cb(enum queue_status st, const char *queue,
  * ------------------------------------------------------------------ */
 
 static void
-webhook_apply(struct webhook_delivery *dv, struct connector_event *ev)
+webhook_apply(struct webhook_job *job, struct connector_event *ev)
 {
-    struct daemon *d = dv->d;
-    const char *src = webhook_source_name(dv->source);
+    struct daemon *d = job->d;
+    const char *const *fam = webhook_families[job->polled];
     struct item *it;
 
-    metrics_add2(d->metrics, "inboxd_webhook_events_total", "platform", src,
-        "type", connector_event_type_name(ev->type), 1);
+    metrics_add2(d->metrics, fam[WEBHOOK_FAM_EVENTS], "platform",
+        job->platform, "type", connector_event_type_name(ev->type), 1);
     switch (ev->type) {
     case CONNECTOR_EVENT_NEW:
     case CONNECTOR_EVENT_EDIT:
@@ -220,59 +242,115 @@ webhook_apply(struct webhook_delivery *dv, struct connector_event *ev)
         if ((it = ev->item) == NULL)
             return;
         ev->item = NULL;
-        dv->pending++;
-        dv->writes++;
+        job->pending++;
+        job->writes++;
         pipeline_submit_op(d, it, ev->type == CONNECTOR_EVENT_NEW ?
             PIPELINE_OP_NEW : ev->type == CONNECTOR_EVENT_EDIT ?
-            PIPELINE_OP_EDIT : PIPELINE_OP_RESTORE, webhook_item_cb, dv);
+            PIPELINE_OP_EDIT : PIPELINE_OP_RESTORE, webhook_item_cb, job);
         return;
     case CONNECTOR_EVENT_DELETE:
     case CONNECTOR_EVENT_HIDE:
     case CONNECTOR_EVENT_UNHIDE:
-        dv->pending++;
-        dv->writes++;
+        job->pending++;
+        job->writes++;
         pipeline_mark(d, ev->id, ev->type == CONNECTOR_EVENT_DELETE ?
             QUEUE_MARK_DELETED : ev->type == CONNECTOR_EVENT_HIDE ?
             QUEUE_MARK_HIDDEN : QUEUE_MARK_UNHIDDEN, ev->actor_id,
-            webhook_mark_cb, dv);
+            webhook_mark_cb, job);
         return;
     case CONNECTOR_EVENT_IGNORED:
     case CONNECTOR_EVENT_COUNT_:
         break;
     }
-    metrics_add2(d->metrics, "inboxd_webhook_ignored_total", "platform", src,
-        "reason", ev->reason != NULL ? ev->reason : "unknown", 1);
+    metrics_add2(d->metrics, fam[WEBHOOK_FAM_IGNORED], "platform",
+        job->platform, "reason", ev->reason != NULL ? ev->reason : "unknown",
+        1);
     if (ev->id[0] != '\0')
         log_item_debug("webhook", ev->id, "ignored: %s",
             ev->reason ? ev->reason : "unknown");
 }
 
-/* Keep a body that was not understood; err is the parser's reason. */
+/* Keep a body that was not understood, with the parser's reason. */
 static void
-webhook_deadletter(struct webhook_delivery *dv, const char *body,
-    size_t len, const char *account, const char *delivery, const char *err)
+webhook_deadletter(struct webhook_job *job, const struct webhook_batch *b)
 {
-    struct daemon *d = dv->d;
+    struct daemon *d = job->d;
     struct queue_deadletter dl = {
-        .platform = webhook_source_name(dv->source),
-        .account = account,
-        .delivery = delivery,
-        .reason = err,
-        .body = body,
-        .len = len,
+        .platform = b->platform,
+        .account = b->account,
+        .delivery = b->delivery,
+        .reason = b->err != NULL ? b->err : "not understood",
+        .body = b->body,
+        .len = b->len,
     };
 
-    metrics_add(d->metrics, "inboxd_webhook_deadletters_total", "platform",
-        dl.platform, 1);
-    log_warnx("%s webhook%s%s: not understood, kept as a dead letter: %s",
-        dl.platform, account ? " for account " : "", account ? account : "",
-        err);
-    dv->pending++;
-    dv->writes++;
+    metrics_add(d->metrics, webhook_families[job->polled]
+        [WEBHOOK_FAM_DEADLETTERS], "platform", dl.platform, 1);
+    log_warnx("%s %s%s%s: not understood, kept as a dead letter: %s",
+        dl.platform, job->polled ? "poll" : "webhook",
+        dl.account ? " for account " : "", dl.account ? dl.account : "",
+        dl.reason);
+    job->pending++;
+    job->writes++;
     d->inflight++;
     if (queue_deadletter(d->queue, &dl, d->cfg->queue.deadletter_maxlen,
-        webhook_deadletter_cb, dv) == -1)
-        webhook_deadletter_cb(QUEUE_UNAVAILABLE, NULL, NULL, dv);
+        webhook_deadletter_cb, job) == -1)
+        webhook_deadletter_cb(QUEUE_UNAVAILABLE, NULL, NULL, job);
+}
+
+void
+webhook_apply_batch(struct daemon *d, const struct webhook_batch *b,
+    struct connector_events *events, webhook_batch_cb *cb, void *arg)
+{
+    struct webhook_job *job;
+
+    if ((job = xcalloc(1, sizeof(*job))) == NULL) {
+        log_warnx("%s: out of memory; %zu events not applied", b->platform,
+            events->n);
+        connector_events_free(events);
+        cb(PIPELINE_ERROR, 0, arg);
+        return;
+    }
+    job->d = d;
+    job->platform = b->platform;
+    job->polled = b->polled;
+    job->cb = cb;
+    job->arg = arg;
+    job->pending = 1;
+    for (size_t i = 0; i < events->n; i++)
+        webhook_apply(job, &events->v[i]);
+    connector_events_free(events);
+    if (b->rc == -1)
+        webhook_deadletter(job, b);
+    webhook_release(job);
+}
+
+/* The batch of a delivery is done: answer the platform. */
+static void
+webhook_answer_cb(enum pipeline_result res, unsigned writes, void *arg)
+{
+    struct webhook_answer *a = arg;
+    struct webhook_reply r = { .status = 200, .text = a->ok_text };
+    const char *result = "ok";
+
+    if (res == PIPELINE_ERROR) {
+        r.status = 500;
+        r.code = "internal";
+        r.message = "the delivery could not be stored; send it again";
+        result = "error";
+    } else if (res == PIPELINE_UNAVAILABLE) {
+        r.status = 503;
+        r.code = "store_unavailable";
+        r.message = "the item store (Redis) is unreachable; send it again "
+            "later";
+        result = "unavailable";
+    }
+    metrics_add2(a->d->metrics, "inboxd_webhook_deliveries_total",
+        "platform", webhook_source_name(a->source), "result", result, 1);
+    log_debug("webhook", "%s webhook: %u writes, answered %d",
+        webhook_source_name(a->source), writes, r.status);
+    a->cb(&r, a->arg);
+    xfree(a);
 }
 
 /*
@@ -286,28 +364,31 @@ webhook_dispatch(struct daemon *d, enum webhook_source src,
     const char *account, const char *delivery, webhook_reply_cb *cb,
     void *arg)
 {
-    struct webhook_delivery *dv;
+    struct webhook_answer *a;
+    struct webhook_batch b = {
+        .platform = webhook_source_name(src),
+        .rc = rc,
+        .err = err,
+        .body = req->body,
+        .len = req->len,
+        .account = account,
+        .delivery = delivery,
+    };
     struct webhook_reply r = {
         .status = 500, .code = "internal", .message = "out of memory",
     };
 
-    if ((dv = xcalloc(1, sizeof(*dv))) == NULL) {
+    if ((a = xcalloc(1, sizeof(*a))) == NULL) {
         connector_events_free(events);
         cb(&r, arg);
         return;
     }
-    dv->d = d;
-    dv->source = src;
-    dv->ok_text = ok_text;
-    dv->cb = cb;
-    dv->arg = arg;
-    dv->pending = 1;
-    for (size_t i = 0; i < events->n; i++)
-        webhook_apply(dv, &events->v[i]);
-    connector_events_free(events);
-    if (rc == -1)
-        webhook_deadletter(dv, req->body, req->len, account, delivery, err);
-    webhook_release(dv);
+    a->d = d;
+    a->source = src;
+    a->ok_text = ok_text;
+    a->cb = cb;
+    a->arg = arg;
+    webhook_apply_batch(d, &b, events, webhook_answer_cb, a);
 }
 
 /* ---------------------------------------------------------------------

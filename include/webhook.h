@@ -11,8 +11,12 @@
 #ifndef INBOXD_WEBHOOK_H
 #define INBOXD_WEBHOOK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "pipeline.h"
+
+struct connector_events;
 struct daemon;
 struct metrics;
 
@@ -71,7 +75,45 @@ void webhook_deliver(struct daemon *d, const struct webhook_request *req,
 const char *webhook_meta_handshake(struct daemon *d, const char *mode,
     const char *token, const char *challenge);
 
-/* Declare the webhook metric families (http_new). */
+/*
+ * A batch of parsed events, from a webhook delivery or a poll (poller.c):
+ * what webhook_apply_batch needs besides the events. Every pointer is
+ * borrowed for the call.
+ */
+struct webhook_batch {
+    const char *platform;       /* metric label and dead-letter platform
+                                   ("meta", "telegram", "youtube"); static */
+    bool polled;                /* count in inboxd_poll_* families instead
+                                   of inboxd_webhook_* */
+    int rc;                     /* the parser's return value */
+    const char *err;            /* its reason when rc is -1 */
+    const char *body;           /* the raw bytes: the dead letter's body */
+    size_t len;
+    const char *account;        /* dead-letter fields; may be NULL */
+    const char *delivery;
+};
+
+/*
+ * Called once when every write of a batch was answered: PIPELINE_STORED
+ * when every one succeeded (duplicates and ignored events included),
+ * PIPELINE_UNAVAILABLE or PIPELINE_ERROR when some failed; writes is how
+ * many were sent.
+ */
+typedef void webhook_batch_cb(enum pipeline_result res, unsigned writes,
+    void *arg);
+
+/*
+ * Apply events through the pipeline, in order, as a delivery's are (see
+ * the top of webhook.c): new items, edits, restores, marks; ignored ones
+ * are counted. When b->rc is -1 the body also goes to the dead-letter
+ * stream with b->err. Takes the events (the list is left empty). cb fires
+ * exactly once, possibly before this returns (Redis down, nothing to
+ * write).
+ */
+void webhook_apply_batch(struct daemon *d, const struct webhook_batch *b,
+    struct connector_events *events, webhook_batch_cb *cb, void *arg);
+
+/* Declare the webhook metric families (http_new), the poll_* ones too. */
 void webhook_declare_metrics(struct metrics *m);
 
 #endif
