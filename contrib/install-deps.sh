@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang git curl
 libevent-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
-libhiredis-dev libfyaml-dev libssl-dev libutf8proc-dev redis-server
+libhiredis-dev libfyaml-dev libssl-dev libutf8proc-dev libvectorscan-dev
+redis-server
 redis-tools wrk jq"
 missing=""
 for p in $PKGS; do

@@ -29,6 +29,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "desk.h"
 #include "item.h"
 #include "util.h"
 
@@ -106,6 +107,7 @@ static config_check_fn config_check_prefix;
 static config_check_fn config_check_name;
 static config_check_fn config_check_queue;
 static config_check_fn config_check_debug;
+static config_check_fn config_check_api_base;
 
 /*
  * Every scalar option. Lists (rules.dirs, queues.names, tokens, routes) and
@@ -160,6 +162,11 @@ static const struct config_option config_options[] = {
         RELOAD, queue.retry_after_s),
     OPT("queues.deadletter_maxlen", CONFIG_T_INT, "1000", 1, 1000000,
         RELOAD, queue.deadletter_maxlen),
+    /* The responders' desk (desk.c). */
+    OPT("queues.lease", CONFIG_T_DURATION, "15m", SEC, 7 * DAY,
+        RELOAD, queue.lease_ms),
+    OPT("queues.audit_maxlen", CONFIG_T_INT, "100000", 1, 1000000000,
+        RELOAD, queue.audit_maxlen),
 
     OPT("limits.max_text", CONFIG_T_SIZE, "64KiB", 1, 64 * MIB,
         RELOAD, limits.max_text),
@@ -168,6 +175,31 @@ static const struct config_option config_options[] = {
 
     OPT("shutdown.drain_timeout", CONFIG_T_DURATION, "10s", 0, HOUR,
         RELOAD, shutdown.drain_timeout_ms),
+
+    /* Polling (poller.c, docs/connectors.md "Polling"). */
+    OPT_STR("platforms.telegram.api_base", "https://api.telegram.org",
+        config_check_api_base, RELOAD, platforms.telegram.api_base),
+    OPT_UNIT("platforms.telegram.poll_timeout", CONFIG_T_DURATION, "30s",
+        SEC, 600 * SEC, SEC, RELOAD, platforms.telegram.poll_timeout_s),
+    OPT_STR("platforms.youtube.api_base",
+        "https://www.googleapis.com/youtube/v3", config_check_api_base,
+        RELOAD, platforms.youtube.api_base),
+    OPT("platforms.youtube.poll_interval", CONFIG_T_DURATION, "5m", 100,
+        DAY, RELOAD, platforms.youtube.poll_interval_ms),
+    OPT("platforms.youtube.daily_quota", CONFIG_T_INT, "10000", 1,
+        1000000000, RELOAD, platforms.youtube.daily_quota),
+    OPT("platforms.youtube.max_pages", CONFIG_T_INT, "5", 1, 1000,
+        RELOAD, platforms.youtube.max_pages),
+    OPT("polling.backoff_min", CONFIG_T_DURATION, "1s", 10, HOUR,
+        RELOAD, polling.backoff_min_ms),
+    OPT("polling.backoff_max", CONFIG_T_DURATION, "5m", 10, DAY,
+        RELOAD, polling.backoff_max_ms),
+    OPT("polling.lease_ttl", CONFIG_T_DURATION, "60s", 1 * SEC, HOUR,
+        RELOAD, polling.lease_ttl_ms),
+    OPT("polling.request_timeout", CONFIG_T_DURATION, "30s", 100,
+        600 * SEC, RELOAD, polling.request_timeout_ms),
+    OPT("polling.max_response", CONFIG_T_SIZE, "8MiB", KIB, 256 * MIB,
+        RELOAD, polling.max_response),
 
     OPT("log.level", CONFIG_T_LEVEL, "info", 0, 0, RELOAD, log.level),
     OPT_STR("log.debug", NULL, config_check_debug, RELOAD, log.debug),
@@ -213,6 +245,7 @@ static config_special_fn config_parse_tokens;
 static config_special_fn config_parse_names;
 static config_special_fn config_parse_routes;
 static config_special_fn config_parse_accounts;
+static config_special_fn config_parse_canned;
 
 /* Keys that are not plain scalars. All of them may change on reload except
  * the redis.password ones. */
@@ -228,6 +261,7 @@ static const struct {
     { "queues.names", config_parse_names },
     { "routes", config_parse_routes },
     { "accounts", config_parse_accounts },
+    { "canned", config_parse_canned },
 };
 
 static const char *const config_pw_keys[CONFIG_PW_COUNT_] = {
@@ -576,6 +610,28 @@ config_check_debug(const char *s)
 {
     if (!config_all_in(s, "_,", false))
         return "expected subsystem names like queue,http";
+    return NULL;
+}
+
+/* An API base URL: http(s)://host[:port][/path], no query, no spaces. */
+static const char *
+config_check_api_base(const char *s)
+{
+    const char *host;
+    size_t len = strlen(s);
+
+    if (strncmp(s, "https://", 8) == 0)
+        host = s + 8;
+    else if (strncmp(s, "http://", 7) == 0)
+        host = s + 7;
+    else
+        return "expected an http:// or https:// URL";
+    if (len > 512 || *host == '\0' || *host == '/')
+        return "expected an http:// or https:// URL with a host";
+    for (; *s != '\0'; s++) {
+        if (*s <= ' ' || *s > '~' || *s == '?' || *s == '#')
+            return "must be a plain URL: no spaces, query or fragment";
+    }
     return NULL;
 }
 
@@ -968,6 +1024,64 @@ config_parse_names(struct config_ctx *ctx, const char *path,
     config_strv_free(ctx->cfg->queue.names, ctx->cfg->queue.nnames);
     ctx->cfg->queue.names = names;
     ctx->cfg->queue.nnames = n;
+}
+
+/* ---------------------------------------------------------------- canned */
+
+#define CONFIG_CANNED_MAX   8192    /* bytes of one canned reply */
+
+/* canned: a mapping of reply names to templates (desk.h). */
+static void
+config_parse_canned(struct config_ctx *ctx, const char *path,
+    struct fy_node *key, struct fy_node *val)
+{
+    struct config *cfg = ctx->cfg;
+    char sub[CONFIG_PATH_MAX];
+    const char *name, *text, *why;
+    struct fy_node *k, *v;
+    struct config_canned *c;
+    void *iter = NULL;
+    int count;
+
+    if (config_is_null(val))
+        return;
+    if (!config_is_type(val, FYNT_MAPPING)) {
+        config_error(ctx, config_at(val, key), path,
+            "expected a mapping of names to reply texts");
+        return;
+    }
+    if ((count = fy_node_mapping_item_count(val)) <= 0)
+        return;
+    if ((cfg->canned = xcalloc((size_t)count, sizeof(*c))) == NULL) {
+        config_oom(ctx, config_at(val, key), path);
+        return;
+    }
+    while ((name = config_map_next(ctx, path, val, &iter, &k, &v)) !=
+        NULL) {
+        config_join(sub, sizeof(sub), path, name);
+        if (strlen(name) > CONFIG_NAME_MAX || *name == '\0' ||
+            !config_all_in(name, "_-", false)) {
+            config_error(ctx, config_pos_of(k), sub,
+                "a canned reply name must be 1 to 64 of a-z 0-9 _ -");
+        } else if ((text = config_text(v)) == NULL || *text == '\0') {
+            config_error(ctx, config_at(v, k), sub,
+                "expected the reply text");
+        } else if (strlen(text) > CONFIG_CANNED_MAX) {
+            config_error(ctx, config_at(v, k), sub,
+                "longer than %d bytes", CONFIG_CANNED_MAX);
+        } else if ((why = desk_template_check(text)) != NULL) {
+            config_error(ctx, config_at(v, k), sub, "%s", why);
+        } else {
+            c = &cfg->canned[cfg->ncanned];
+            if ((c->name = xstrdup(name)) == NULL ||
+                (c->text = xstrdup(text)) == NULL) {
+                xfree(c->name);
+                config_oom(ctx, config_at(v, k), sub);
+                continue;
+            }
+            cfg->ncanned++;
+        }
+    }
 }
 
 /* --------------------------------------------------------------- secrets */
@@ -1551,19 +1665,23 @@ static const struct config_acct_secret {
 
 #define CONFIG_ACCT_NSECRETS nitems(config_acct_secrets)
 
-/* Key indexes: the four plain keys, then three per secret. */
+/* Key indexes: the plain keys, then three per secret. */
 enum {
     CONFIG_ACCT_PLATFORM,
     CONFIG_ACCT_ID,
     CONFIG_ACCT_NAME,
     CONFIG_ACCT_SELF_IDS,
+    CONFIG_ACCT_MODE,           /* telegram: webhook or poll */
+    CONFIG_ACCT_CHANNEL,        /* youtube: channel_threads */
+    CONFIG_ACCT_VIDEOS,         /* youtube: video_ids */
     CONFIG_ACCT_SECRET0,
 };
 
 #define CONFIG_ACCT_NKEYS (CONFIG_ACCT_SECRET0 + 3 * CONFIG_ACCT_NSECRETS)
 
 static const char *const config_acct_plain[CONFIG_ACCT_SECRET0] = {
-    "platform", "id", "name", "self_ids",
+    "platform", "id", "name", "self_ids", "mode", "channel_threads",
+    "video_ids",
 };
 static const char *const config_acct_forms[3] = { "", "_file", "_env" };
 static const enum config_secret_kind config_acct_kinds[3] = {
@@ -1738,6 +1856,100 @@ out:
     crypto_wipe(secret, sizeof(secret));
 }
 
+/* A YouTube video id: 1 to 64 of A-Z a-z 0-9 _ - (they are 11 today). */
+static const char *
+config_check_video_id(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > CONFIG_ACCOUNT_ID_MAX ||
+        !config_all_in(s, "_-", true))
+        return "must be a video id: 1 to 64 of A-Z a-z 0-9 _ -";
+    return NULL;
+}
+
+/*
+ * mode, channel_threads, video_ids: which accounts are polled, and what.
+ * Runs after the secrets, which decide the telegram default.
+ */
+static void
+config_account_poll(struct config_ctx *ctx, const char *path,
+    struct fy_node *item, struct fy_node **keys, struct fy_node **vals,
+    unsigned platform, struct config_account *a)
+{
+    static const struct {
+        int key;
+        unsigned platforms;
+    } only[] = {
+        { CONFIG_ACCT_MODE, CONFIG_P_TELEGRAM },
+        { CONFIG_ACCT_CHANNEL, CONFIG_P_YOUTUBE },
+        { CONFIG_ACCT_VIDEOS, CONFIG_P_YOUTUBE },
+    };
+    char sub[CONFIG_PATH_MAX], names[96];
+    const char *text;
+    int i;
+
+    for (size_t k = 0; k < nitems(only); k++) {
+        i = only[k].key;
+        if (keys[i] == NULL || platform == 0 ||
+            (only[k].platforms & platform) != 0)
+            continue;
+        config_join(sub, sizeof(sub), path, config_acct_plain[i]);
+        config_error(ctx, config_pos_of(keys[i]), sub, "only for %s "
+            "accounts", config_platform_names(only[k].platforms, names,
+            sizeof(names)));
+        return;
+    }
+    if (platform == CONFIG_P_TELEGRAM) {
+        i = CONFIG_ACCT_MODE;
+        config_join(sub, sizeof(sub), path, "mode");
+        if (keys[i] == NULL) {
+            a->poll = a->webhook_secret == NULL && a->bot_token != NULL;
+        } else if ((text = config_text(vals[i])) == NULL ||
+            (strcmp(text, "poll") != 0 && strcmp(text, "webhook") != 0)) {
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "expected webhook or poll");
+        } else if (strcmp(text, "poll") == 0) {
+            a->poll = true;
+            if (a->bot_token == NULL)
+                config_error(ctx, config_at(vals[i], keys[i]), sub,
+                    "poll needs bot_token");
+        } else if (a->webhook_secret == NULL) {
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "webhook needs webhook_secret");
+        }
+    }
+    if (platform != CONFIG_P_YOUTUBE)
+        return;
+    a->poll = a->api_key != NULL || a->oauth_token != NULL;
+    a->poll_channel = true;
+    i = CONFIG_ACCT_CHANNEL;
+    if (keys[i] != NULL) {
+        config_join(sub, sizeof(sub), path, "channel_threads");
+        text = config_text(vals[i]);
+        if (text != NULL && strcmp(text, "true") == 0)
+            a->poll_channel = true;
+        else if (text != NULL && strcmp(text, "false") == 0)
+            a->poll_channel = false;
+        else
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "expected true or false");
+    }
+    i = CONFIG_ACCT_VIDEOS;
+    if (keys[i] != NULL) {
+        config_join(sub, sizeof(sub), path, "video_ids");
+        config_strlist(ctx, sub, keys[i], vals[i], true,
+            config_check_video_id, "expected a video id or a list of them",
+            &a->video_ids, &a->nvideo_ids);
+    }
+    if (!a->poll_channel && a->nvideo_ids == 0) {
+        config_join(sub, sizeof(sub), path, "channel_threads");
+        config_error(ctx, config_pos_of(keys[CONFIG_ACCT_CHANNEL] ?
+            keys[CONFIG_ACCT_CHANNEL] : item), sub,
+            "false with no video_ids leaves nothing to poll");
+    }
+}
+
 /* One accounts[] entry into a (zeroed, owned by the config). */
 static void
 config_parse_account(struct config_ctx *ctx, const char *path,
@@ -1822,6 +2034,7 @@ config_parse_account(struct config_ctx *ctx, const char *path,
 
     for (size_t s = 0; s < CONFIG_ACCT_NSECRETS; s++)
         config_account_secret(ctx, path, item, keys, vals, platform, s, a);
+    config_account_poll(ctx, path, item, keys, vals, platform, a);
 }
 
 static void
@@ -1910,6 +2123,7 @@ config_account_clear(struct config_account *a)
     xfree(a->id);
     xfree(a->name);
     config_strv_free(a->self_ids, a->nself_ids);
+    config_strv_free(a->video_ids, a->nvideo_ids);
     for (size_t s = 0; s < CONFIG_ACCT_NSECRETS; s++)
         crypto_free_secret(*(char **)((char *)a +
             config_acct_secrets[s].off));
@@ -2044,6 +2258,14 @@ config_finish(struct config_ctx *ctx)
         }
     }
 
+    if (cfg->polling.backoff_max_ms < cfg->polling.backoff_min_ms) {
+        o = config_option_find("polling.backoff_max");
+        config_fmt_duration((uint64_t)cfg->polling.backoff_min_ms, v,
+            sizeof(v));
+        config_error(ctx, ctx->set_at[o - config_options], o->path,
+            "must be at least polling.backoff_min (%s)", v);
+    }
+
     /* The shipped directory is checked only when the file did not say. */
     if (!ctx->dirs_given)
         config_check_dir(ctx, (struct config_pos){ 0, 0 }, "rules.dirs",
@@ -2174,6 +2396,13 @@ config_free(struct config *cfg)
     xfree(cfg->accounts);
     xfree(cfg->conn_accounts);
     xfree(cfg->log.debug);
+    for (size_t i = 0; i < cfg->ncanned; i++) {
+        xfree(cfg->canned[i].name);
+        xfree(cfg->canned[i].text);
+    }
+    xfree(cfg->canned);
+    xfree(cfg->platforms.telegram.api_base);
+    xfree(cfg->platforms.youtube.api_base);
     if (cfg->ruleset != NULL)
         rules_free(cfg->ruleset);
     xfree(cfg);

@@ -12,6 +12,9 @@
  *   GET  /healthz                  ok only when Redis is up and rules are
  *                                  loaded
  *   GET  /metrics                  Prometheus text format
+ *   /v1/claims, /v1/items/<id>[/<action>], /v1/agents/<name>/away,
+ *   /v1/queues, /v1/stats          the responders' desk (role agent,
+ *                                  lead or admin), handed to desk.c
  *
  * An ingest request is answered only after the pipeline reports Redis's
  * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
@@ -36,6 +39,7 @@
 #include "buf.h"
 #include "config.h"
 #include "daemon.h"
+#include "desk.h"
 #include "http.h"
 #include "item.h"
 #include "log.h"
@@ -55,6 +59,9 @@ struct http {
     struct evhttp_bound_socket *sock;
     int port;
     unsigned unsent;        /* replies handed to evhttp, not yet written */
+    /* The token of the request being dispatched; valid during the
+     * handler's call only. */
+    const struct config_token *token;
 };
 
 /* What a request needs: the token's role, or none for open routes. */
@@ -63,6 +70,7 @@ enum http_auth {
     HTTP_AUTH_INGEST,
     HTTP_AUTH_ADMIN,
     HTTP_AUTH_METRICS,      /* open unless http.metrics_public is false */
+    HTTP_AUTH_DESK,         /* agent, lead or admin (desk.c) */
 };
 
 struct http_route {
@@ -88,6 +96,8 @@ static void http_healthz(struct http *, struct evhttp_request *,
     const char *);
 static void http_metrics(struct http *, struct evhttp_request *,
     const char *);
+static void http_desk(struct http *, struct evhttp_request *,
+    const char *);
 
 static const struct http_route http_routes[] = {
     {EVHTTP_REQ_POST, "/v1/items", false, HTTP_AUTH_INGEST, http_items_post},
@@ -99,6 +109,15 @@ static const struct http_route http_routes[] = {
         http_telegram_post},
     {EVHTTP_REQ_GET, "/healthz", false, HTTP_AUTH_NONE, http_healthz},
     {EVHTTP_REQ_GET, "/metrics", false, HTTP_AUTH_METRICS, http_metrics},
+    /* The responders' desk: desk.c routes within these. */
+    {EVHTTP_REQ_POST, "/v1/claims", false, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/claims", false, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/items/", true, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_POST, "/v1/items/", true, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_POST, "/v1/agents/", true, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_DELETE, "/v1/agents/", true, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/queues", false, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/stats", false, HTTP_AUTH_DESK, http_desk},
 };
 
 /*
@@ -216,13 +235,17 @@ http_authorize(struct http *h, struct evhttp_request *req, enum http_auth need)
     const struct config_token *tok;
     bool ok;
 
+    h->token = NULL;
     if (need == HTTP_AUTH_NONE ||
         (need == HTTP_AUTH_METRICS && h->d->cfg->http.metrics_public))
         return true;
     if ((tok = http_authenticate(h, req)) == NULL)
         return false;
+    h->token = tok;
     if (need == HTTP_AUTH_INGEST)
         ok = tok->role == CONFIG_ROLE_INGEST || tok->role == CONFIG_ROLE_ADMIN;
+    else if (need == HTTP_AUTH_DESK)
+        ok = tok->role != CONFIG_ROLE_INGEST;
     else
         ok = tok->role == CONFIG_ROLE_ADMIN;
     if (!ok) {
@@ -543,6 +566,80 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     http_send(h, req, 200, "OK", out);
     evbuffer_free(out);
     buf_free(&b);
+}
+
+/* ---------------------------------------------------- responders' desk */
+
+static void
+http_desk_reply_cb(const struct desk_reply *r, void *arg)
+{
+    struct http_pending *p = arg;
+    struct http *h = p->h;
+    struct evhttp_request *req = p->req;
+
+    xfree(p);
+    switch (r->status) {
+    case 200:
+        http_reply_json(h, req, 200, "OK", json_incref(r->body));
+        return;
+    case 204:
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+            "Cache-Control", "no-store");
+        http_send(h, req, 204, "No Content", NULL);
+        http_count(h, 204);
+        return;
+    case 503:
+        http_unavailable(h, req, r->code, r->message);
+        return;
+    }
+    http_error(h, req, r->status, r->status == 400 ? "Bad Request" :
+        r->status == 403 ? "Forbidden" : r->status == 404 ? "Not Found" :
+        r->status == 409 ? "Conflict" : "Internal Server Error", r->code,
+        r->message);
+}
+
+/* Hand an authenticated responder request to the desk. */
+static void
+http_desk(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    const char *ctype = evhttp_find_header(
+        evhttp_request_get_input_headers(req), "Content-Type");
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    size_t len = evbuffer_get_length(in);
+    struct desk_request dr = {
+        .method = m == EVHTTP_REQ_POST ? DESK_POST : m == EVHTTP_REQ_DELETE ?
+            DESK_DELETE : DESK_GET,
+        .path = uri != NULL ? evhttp_uri_get_path(uri) : NULL,
+        .actor = h->token->name,
+        .role = h->token->role,
+        .len = len,
+    };
+    struct http_pending *p;
+
+    (void)rest;
+    if (len > 0 && ctype != NULL &&
+        strncasecmp(ctype, "application/json", 16) != 0) {
+        http_error(h, req, 415, "Unsupported Media Type",
+            "unsupported_media_type", "send Content-Type: application/json");
+        return;
+    }
+    if (len > 0 && (dr.body = (const char *)evbuffer_pullup(in, -1)) ==
+        NULL) {
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    if (h->d->desk == NULL || dr.path == NULL ||
+        (p = xmalloc(sizeof(*p))) == NULL) {
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    p->h = h;
+    p->req = req;
+    desk_handle(h->d->desk, &dr, http_desk_reply_cb, p);
 }
 
 /* -------------------------------------------------------------- dispatch */

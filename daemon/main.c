@@ -22,12 +22,15 @@
 #include "alloc.h"
 #include "buf.h"
 #include "config.h"
+#include "curlev.h"
 #include "daemon.h"
+#include "desk.h"
 #include "http.h"
 #include "item.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "poller.h"
 #include "queue.h"
 #include "rules.h"
 #include "util.h"
@@ -83,6 +86,40 @@ main_load(const char *path)
     }
     buf_free(&errors);
     return cfg;
+}
+
+/*
+ * The rules part of -n: figures on stdout, then rules_check's warnings
+ * and notes on stderr. They do not fail the check (docs/rules.md); only
+ * running out of memory does.
+ */
+static int
+main_check_rules(const char *conf, struct rules *rules)
+{
+    struct rules_info info;
+    struct buf report;
+    int warnings;
+
+    rules_get_info(rules, &info);
+    printf("%s: rules: %zu enabled (%zu meta, %zu shadow), %zu examples "
+        "passed, %zu patterns prefiltered, %zu run on every item, loaded "
+        "in %.0f ms\n", conf, info.rules, info.meta, info.shadow,
+        info.examples, info.prefiltered, info.always_run,
+        (double)info.load_ns / 1e6);
+    /* The verdict first: the report can be long. */
+    fflush(stdout);
+    buf_init(&report, 1024 * 1024);
+    warnings = rules_check(rules, &report);
+    if (warnings >= 0) {
+        main_print_errors("inboxd: ", &report);
+        if (warnings > 0)
+            fprintf(stderr, "inboxd: %d rule warning%s (not fatal)\n",
+                warnings, warnings == 1 ? "" : "s");
+    } else {
+        fprintf(stderr, "inboxd: rules check: out of memory\n");
+    }
+    buf_free(&report);
+    return warnings >= 0 ? 0 : 1;
 }
 
 static void
@@ -194,6 +231,7 @@ daemon_reload(struct daemon *d)
     http_apply_config(d->http);
     queue_ensure_groups(d->queue, cfg->queue.names, cfg->queue.nnames,
         cfg->queue.group);
+    poller_reload(d->poller);   /* polling: new, changed, removed */
     metrics_add(d->metrics, "inboxd_reloads_total", "result", "ok", 1);
     log_info("reloaded %s: %zu rules, %zu routes", d->config_path,
         rules_count(cfg->ruleset), cfg->routes.nrules);
@@ -231,6 +269,7 @@ daemon_shutdown(struct daemon *d)
     d->draining = true;
     d->drain_deadline_ms = util_now_ms() + d->cfg->shutdown.drain_timeout_ms;
     http_stop_accepting(d->http);
+    poller_stop(d->poller);     /* polling: finish batches, give leases */
     log_info("shutting down: %u items in flight, deadline %lld ms",
         d->inflight, (long long)d->cfg->shutdown.drain_timeout_ms);
     d->ev_drain = event_new(d->base, -1, EV_PERSIST, main_drain_cb, d);
@@ -281,6 +320,7 @@ static void
 main_declare_metrics(struct metrics *m)
 {
     pipeline_declare_metrics(m);
+    poller_declare_metrics(m);
     metrics_declare_all(m, main_metrics, nitems(main_metrics));
 }
 
@@ -308,8 +348,17 @@ main_run(struct daemon *d)
         d->cfg->queue.group);
     if (queue_start(d->queue) == -1)
         fatalx("cannot start the Redis client");
+    /* The responders' desk (desk.c): freed after the queue, whose
+     * pending callbacks still answer its requests. */
+    if ((d->desk = desk_new(d)) == NULL || desk_start(d->desk) == -1)
+        fatalx("cannot set up the responders' desk");
     if ((d->http = http_new(d)) == NULL)
         goto out;
+    /* Polling (docs/connectors.md, "Polling"). */
+    if ((d->curlev = curlev_new(d->base)) == NULL ||
+        (d->poller = poller_new(d)) == NULL)
+        fatalx("cannot set up polling");
+    poller_start(d->poller);
 
     d->ev_term = evsignal_new(d->base, SIGTERM, main_signal_cb, d);
     d->ev_int = evsignal_new(d->base, SIGINT, main_signal_cb, d);
@@ -327,9 +376,15 @@ main_run(struct daemon *d)
      * signal (loopbreak) is not. */
     rc = event_base_got_break(d->base) ? 1 : 0;
 out:
+    /* Pollers stop before the queue, which answers their last writes,
+     * and are freed after it, before the HTTP client they use. */
+    poller_stop(d->poller);
     /* queue first: its pending callbacks still answer their requests. */
     queue_free(d->queue);
+    poller_free(d->poller);
+    curlev_free(d->curlev);
     http_free(d->http);
+    desk_free(d->desk);
     if (d->ev_drain)
         event_free(d->ev_drain);
     if (d->ev_term)
@@ -390,7 +445,7 @@ main(int argc, char *argv[])
         printf("%s: ok: %zu rules, %zu queues, %zu routes, %zu tokens\n",
             conf, rules_count(d.cfg->ruleset), d.cfg->queue.nnames,
             d.cfg->routes.nrules, d.cfg->ntokens);
-        rc = 0;
+        rc = main_check_rules(conf, d.cfg->ruleset);
     } else if (classify) {
         rc = main_classify(d.cfg);
     } else {

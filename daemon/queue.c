@@ -8,7 +8,9 @@
  * stream (creating the responders' consumer group with it) and appends to
  * the all-items stream, atomically on the server. Two more scripts change
  * stored items: update (an edit or a restore) and mark (delete, hide,
- * unhide); a dead letter is a plain XADD. A reply of NOSCRIPT (Redis
+ * unhide); a dead letter is a plain XADD. Three small scripts keep the
+ * pollers' state: a lease, a cursor written only under that lease, and a
+ * daily quota counter. A reply of NOSCRIPT (Redis
  * restarted with an empty script cache) resends the same command as EVAL,
  * unseen by the caller.
  *
@@ -43,6 +45,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
+#include "queue_internal.h"
 #include "util.h"
 
 #define QUEUE_DEFAULT_PREFIX    "inboxd:"
@@ -186,20 +189,88 @@ static const char queue_mark_lua[] =
     "redis.call('HSET', KEYS[1], 'hidden', h, ARGV[1] .. '_at', ARGV[2])\n"
     "return {2, q or '', sid or ''}\n";
 
+/*
+ * Pollers' lease (docs/redis.md, "Pollers"). KEYS: lease key. ARGV:
+ * owner, ttl ms; ttl 0 releases. Answers {code, holder}: 1 taken, 2
+ * renewed (or released), 0 held by another, 5 not ours to release.
+ */
+static const char queue_lease_lua[] =
+    "local h = redis.call('GET', KEYS[1])\n"
+    "local ttl = tonumber(ARGV[2])\n"
+    "if ttl == 0 then\n"
+    "  if h == ARGV[1] then redis.call('DEL', KEYS[1]); return {2, h} end\n"
+    "  return {5, h or ''}\n"
+    "end\n"
+    "if h == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ttl)\n"
+    "  return {2, h}\n"
+    "end\n"
+    "if h then return {0, h} end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)\n"
+    "return {1, ARGV[1]}\n";
+
+/*
+ * Pollers' cursor. KEYS: cursor key, lease key. ARGV: owner ("" reads),
+ * value. A write happens only while the lease is the writer's, so a
+ * process that lost its lease cannot move the cursor back. {code,
+ * value}: 1 read, 5 none, 2 written, 0 lease not ours (holder).
+ */
+static const char queue_cursor_lua[] =
+    "if ARGV[1] == '' then\n"
+    "  local v = redis.call('GET', KEYS[1])\n"
+    "  if v then return {1, v} end\n"
+    "  return {5, ''}\n"
+    "end\n"
+    "local h = redis.call('GET', KEYS[2])\n"
+    "if h ~= ARGV[1] then return {0, h or ''} end\n"
+    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "return {2, ARGV[2]}\n";
+
+/*
+ * A daily budget. KEYS: counter. ARGV: units (-1: spend it all), limit,
+ * ttl ms. {code, used}: 1 taken, 0 the budget does not allow it.
+ */
+static const char queue_quota_lua[] =
+    "local used = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "local n, lim = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+    "if n < 0 then\n"
+    "  if used < lim then redis.call('SET', KEYS[1], lim, 'PX', ARGV[3]) end\n"
+    "  return {0, tostring(math.max(used, lim))}\n"
+    "end\n"
+    "if used + n > lim then return {0, tostring(used)} end\n"
+    "used = redis.call('INCRBY', KEYS[1], n)\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+    "return {1, tostring(used)}\n";
+
 enum queue_script {
     QUEUE_SCRIPT_STORE = 0,
     QUEUE_SCRIPT_UPDATE,
     QUEUE_SCRIPT_MARK,
+    QUEUE_SCRIPT_LEASE,
+    QUEUE_SCRIPT_CURSOR,
+    QUEUE_SCRIPT_QUOTA,
+    QUEUE_SCRIPT_DESK,          /* queue_desk.c; answers one JSON string */
     QUEUE_SCRIPT_COUNT_
 };
 
+/*
+ * late: too large to send before AUTH has been answered (Redis drops an
+ * unauthenticated client that sends a bulk over 16 KiB, which would hide
+ * a wrong password behind a reset). With a password it is loaded once
+ * the others have answered, and its reply makes the module up.
+ */
 static const struct {
     const char *name;           /* for log lines */
     const char *text;
+    bool late;
 } queue_scripts[QUEUE_SCRIPT_COUNT_] = {
     [QUEUE_SCRIPT_STORE] = { "store", queue_store_lua },
     [QUEUE_SCRIPT_UPDATE] = { "update", queue_update_lua },
     [QUEUE_SCRIPT_MARK] = { "mark", queue_mark_lua },
+    [QUEUE_SCRIPT_LEASE] = { "lease", queue_lease_lua },
+    [QUEUE_SCRIPT_CURSOR] = { "cursor", queue_cursor_lua },
+    [QUEUE_SCRIPT_QUOTA] = { "quota", queue_quota_lua },
+    [QUEUE_SCRIPT_DESK] = { "desk", queue_desk_lua, true },
 };
 
 static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {
@@ -212,7 +283,7 @@ static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {
 };
 
 /* Most keys plus arguments a script or XADD command carries. */
-#define QUEUE_ARGS_MAX 20
+#define QUEUE_ARGS_MAX 24
 
 enum queue_cmd_kind {
     QUEUE_CMD_AUTH,
@@ -246,6 +317,8 @@ struct queue_cmd {
     int nargs;
     int nkeys;
     queue_store_cb *cb;
+    queue_value_cb *vcb;        /* instead of cb: the pollers' scripts */
+    queue_desk_cb *desk_cb;     /* instead of cb: the desk script */
     void *arg;
 };
 
@@ -520,6 +593,57 @@ queue_drop_later(struct queue *q, const char *fmt, ...)
     evtimer_add(q->ev_drop, &zero);
 }
 
+/* A late script while AUTH is part of the handshake: loaded after it. */
+static bool
+queue_script_deferred(const struct queue *q, int i)
+{
+    return queue_scripts[i].late && q->password != NULL;
+}
+
+/* Is script the last one loaded in its round (deferred or not)? */
+static bool
+queue_script_is_last(const struct queue *q, enum queue_script script,
+    bool deferred)
+{
+    for (int i = QUEUE_SCRIPT_COUNT_ - 1; i >= 0; i--) {
+        if (queue_script_deferred(q, i) == deferred)
+            return (int)script == i;
+    }
+    return false;
+}
+
+/*
+ * SCRIPT LOAD the deferred scripts. Returns how many were sent; -1
+ * (after asking for a drop) when one could not be.
+ */
+static int
+queue_load_late(struct queue *q)
+{
+    struct queue_cmd *cmd;
+    const char *argv[3];
+    int n = 0;
+
+    for (int i = 0; i < QUEUE_SCRIPT_COUNT_; i++) {
+        if (!queue_script_deferred(q, i))
+            continue;
+        if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT_LOAD)) == NULL)
+            goto fail;
+        cmd->script = (enum queue_script)i;
+        argv[0] = "SCRIPT";
+        argv[1] = "LOAD";
+        argv[2] = queue_scripts[i].text;
+        if (queue_send_strs(q, cmd, 3, argv) == -1) {
+            queue_cmd_free(cmd);
+            goto fail;
+        }
+        n++;
+    }
+    return n;
+fail:
+    queue_drop_later(q, "cannot send the handshake");
+    return -1;
+}
+
 static void
 queue_set_up(struct queue *q)
 {
@@ -580,6 +704,8 @@ queue_connect_cb(const redisAsyncContext *cac, int status)
         }
     }
     for (int i = 0; i < QUEUE_SCRIPT_COUNT_; i++) {
+        if (queue_script_deferred(q, i))
+            continue;
         if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT_LOAD)) == NULL)
             goto fail;
         cmd->script = (enum queue_script)i;
@@ -720,12 +846,44 @@ queue_err_len(const redisReply *r)
 
 static int queue_script_send(struct queue *q, struct queue_cmd *cmd);
 
+/*
+ * The desk script's reply (r not NULL): one JSON object. An error is the
+ * script's own failure (a bug, or a key of the wrong type), logged here.
+ */
+static void
+queue_desk_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
+{
+    enum queue_status st = QUEUE_ERROR;
+    json_t *reply = NULL;
+    json_error_t jerr;
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
+            "error", 1);
+        log_warnx("redis desk %s failed: %.*s", cmd->name,
+            queue_err_len(r), r->str);
+    } else if (r->type != REDIS_REPLY_STRING ||
+        (reply = json_loadb(r->str, r->len, 0, &jerr)) == NULL ||
+        !json_is_object(reply)) {
+        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
+            "error", 1);
+        log_warnx("redis desk %s: unexpected reply type %d", cmd->name,
+            r->type);
+    } else {
+        st = QUEUE_UPDATED;
+    }
+    cmd->desk_cb(st, st == QUEUE_UPDATED ? reply : NULL, cmd->arg);
+    json_decref(reply);
+    queue_cmd_free(cmd);
+}
+
 /* The reply to a script or a dead letter; fires the caller's callback. */
 static void
 queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
 {
     enum queue_status st = QUEUE_ERROR;
     const char *qname = NULL, *sid = NULL;
+    size_t want = cmd->vcb != NULL ? 2 : 3;
     const char *what = cmd->kind == QUEUE_CMD_XADD ? "dead letter" :
         queue_scripts[cmd->script].name;
     redisReply **e;
@@ -749,6 +907,10 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     }
     metrics_observe(q->metrics, "inboxd_redis_latency_seconds",
         (double)(util_mono_us() - cmd->first_us) / 1e6);
+    if (cmd->desk_cb != NULL) {
+        queue_desk_reply(q, cmd, r);
+        return;
+    }
     if (r->type == REDIS_REPLY_ERROR) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
@@ -763,10 +925,10 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     }
     e = r->element;
     if (cmd->kind != QUEUE_CMD_SCRIPT || r->type != REDIS_REPLY_ARRAY ||
-        r->elements != 3 || e[0]->type != REDIS_REPLY_INTEGER ||
+        r->elements != want || e[0]->type != REDIS_REPLY_INTEGER ||
         e[0]->integer < 0 || e[0]->integer >= QUEUE_CODE_COUNT_ ||
         e[1]->type != REDIS_REPLY_STRING ||
-        e[2]->type != REDIS_REPLY_STRING) {
+        (want == 3 && e[2]->type != REDIS_REPLY_STRING)) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
         log_item_warnx(cmd->id, "redis %s: unexpected reply type %d", what,
@@ -776,11 +938,16 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     st = queue_code_status[e[0]->integer];
     /* "" is a tombstone's: it has no queue and no stream entry. */
     qname = e[1]->len > 0 ? e[1]->str : NULL;
-    sid = e[2]->len > 0 ? e[2]->str : NULL;
+    sid = want == 3 && e[2]->len > 0 ? e[2]->str : NULL;
     log_item_debug("queue", cmd->id, "%s: %s in %s as %s", what,
         queue_strstatus(st), qname ? qname : "-", sid ? sid : "-");
 done:
-    cmd->cb(st, qname, sid, cmd->arg);
+    if (cmd->desk_cb != NULL)
+        cmd->desk_cb(st, NULL, cmd->arg);
+    else if (cmd->vcb != NULL)
+        cmd->vcb(st, qname, cmd->arg);    /* the value, for these */
+    else
+        cmd->cb(st, qname, sid, cmd->arg);
     queue_cmd_free(cmd);
 }
 
@@ -813,8 +980,12 @@ queue_handshake_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     }
     memcpy(q->sha[cmd->script], r->str, QUEUE_SHA_LEN);
     q->sha[cmd->script][QUEUE_SHA_LEN] = '\0';
-    if (cmd->script == QUEUE_SCRIPT_COUNT_ - 1 && q->drop_ac == NULL &&
-        q->connected)
+    if (q->drop_ac != NULL || !q->connected)
+        return;
+    if (queue_script_is_last(q, cmd->script, false) &&
+        queue_load_late(q) == 0)
+        queue_set_up(q);
+    else if (queue_script_is_last(q, cmd->script, true))
         queue_set_up(q);
 }
 
@@ -1197,6 +1368,128 @@ queue_deadletter(struct queue *q, const struct queue_deadletter *dl,
         cmd = NULL;
     }
     return queue_submit(q, cmd, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Poller state: leases, cursors, quota (docs/redis.md, "Pollers")
+ * ------------------------------------------------------------------ */
+
+/* A poller script on <prefix><mid><name> (and the lease key when two). */
+static struct queue_cmd *
+queue_state_new(struct queue *q, enum queue_script script, const char *mid,
+    const char *name, bool with_lease, queue_value_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    if (!q->up || q->ac == NULL)
+        return NULL;
+    if ((cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT)) == NULL)
+        return NULL;
+    cmd->script = script;
+    cmd->vcb = cb;
+    cmd->arg = arg;
+    cmd->nkeys = with_lease ? 2 : 1;
+    if ((cmd->id = xstrdup(name)) == NULL ||
+        (cmd->name = xstrdup(mid)) == NULL ||
+        queue_cmd_key(q, cmd, mid, name) == -1 ||
+        (with_lease && queue_cmd_key(q, cmd, "lease:", name) == -1)) {
+        queue_cmd_free(cmd);
+        return NULL;
+    }
+    return cmd;
+}
+
+/* Send a built poller command, or free it: -1 then, cb will not fire. */
+static int
+queue_state_send(struct queue *q, struct queue_cmd *cmd, bool ok)
+{
+    if (cmd != NULL && ok && queue_script_send(q, cmd) == 0)
+        return 0;
+    queue_cmd_free(cmd);
+    return -1;
+}
+
+int
+queue_lease(struct queue *q, const char *name, const char *owner,
+    int64_t ttl_ms, queue_value_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    cmd = queue_state_new(q, QUEUE_SCRIPT_LEASE, "lease:", name, false, cb,
+        arg);
+    return queue_state_send(q, cmd, cmd != NULL &&
+        queue_cmd_str(cmd, owner) == 0 &&
+        queue_cmd_num(cmd, ttl_ms > 0 ? (long long)ttl_ms : 0) == 0);
+}
+
+int
+queue_cursor_get(struct queue *q, const char *name, queue_value_cb *cb,
+    void *arg)
+{
+    struct queue_cmd *cmd;
+
+    cmd = queue_state_new(q, QUEUE_SCRIPT_CURSOR, "cursor:", name, true,
+        cb, arg);
+    return queue_state_send(q, cmd, cmd != NULL &&
+        queue_cmd_str(cmd, "") == 0 && queue_cmd_str(cmd, "") == 0);
+}
+
+int
+queue_cursor_set(struct queue *q, const char *name, const char *value,
+    const char *owner, queue_value_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    if (owner == NULL || owner[0] == '\0')
+        return -1;
+    cmd = queue_state_new(q, QUEUE_SCRIPT_CURSOR, "cursor:", name, true,
+        cb, arg);
+    return queue_state_send(q, cmd, cmd != NULL &&
+        queue_cmd_str(cmd, owner) == 0 && queue_cmd_str(cmd, value) == 0);
+}
+
+int
+queue_quota_take(struct queue *q, const char *name, int64_t units,
+    int64_t limit, int64_t ttl_ms, queue_value_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+
+    cmd = queue_state_new(q, QUEUE_SCRIPT_QUOTA, "quota:", name, false, cb,
+        arg);
+    return queue_state_send(q, cmd, cmd != NULL &&
+        queue_cmd_num(cmd, units < 0 ? -1 : (long long)units) == 0 &&
+        queue_cmd_num(cmd, (long long)limit) == 0 &&
+        queue_cmd_num(cmd, ttl_ms > 0 ? (long long)ttl_ms : 1) == 0);
+}
+
+/* ---------------------------------------------------------------------
+ * The responders' desk (queue_desk.c; docs/redis.md, "The desk")
+ * ------------------------------------------------------------------ */
+
+int
+queue_desk(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+    bool ok;
+
+    if (!q->up || q->ac == NULL || nargs + 3 > QUEUE_ARGS_MAX ||
+        (cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT)) == NULL)
+        return -1;
+    cmd->script = QUEUE_SCRIPT_DESK;
+    cmd->desk_cb = cb;
+    cmd->arg = arg;
+    ok = (cmd->name = xstrdup(op)) != NULL &&
+        queue_cmd_str(cmd, q->prefix) == 0 &&
+        queue_cmd_str(cmd, queue_group(q)) == 0 &&
+        queue_cmd_str(cmd, op) == 0;
+    for (size_t i = 0; ok && i < nargs; i++)
+        ok = queue_cmd_str(cmd, args[i]) == 0;
+    if (ok && queue_script_send(q, cmd) == 0)
+        return 0;
+    log_warnx("cannot send the desk %s command to redis", op);
+    queue_cmd_free(cmd);
+    return -1;
 }
 
 /* XGROUP CREATE for every remembered queue name. */

@@ -51,9 +51,27 @@ struct config_account {
     char *vk_confirmation;      /* vk: confirmation */
     char *vk_secret;            /* vk: secret */
     char *webhook_secret;       /* telegram: the webhook's secret_token */
-    char *bot_token;            /* telegram: for the Bot API (later) */
-    char *api_key;              /* youtube: Data API key (later) */
-    char *oauth_token;          /* youtube: OAuth token (later) */
+    char *bot_token;            /* telegram: for the Bot API */
+    char *api_key;              /* youtube: Data API key */
+    char *oauth_token;          /* youtube: OAuth token */
+    /*
+     * Polling (docs/connectors.md, "Polling"), resolved at load. poll:
+     * a telegram bot in mode poll (the default without webhook_secret
+     * when bot_token is given), or a youtube channel with api_key or
+     * oauth_token. poll_channel: youtube, list the channel's threads
+     * (allThreadsRelatedToChannelId); video_ids: youtube, videos listed
+     * one by one.
+     */
+    bool poll;
+    bool poll_channel;
+    char **video_ids;
+    size_t nvideo_ids;
+};
+
+/* One canned reply: a name and its template text. */
+struct config_canned {
+    char *name;                 /* [a-z0-9_-]{1,64} */
+    char *text;                 /* valid for desk_template_check */
 };
 
 struct config_redis {
@@ -100,9 +118,15 @@ struct config {
         int64_t ingest_maxlen;  /* cap of the all-items stream */
         int64_t retry_after_s;  /* Retry-After sent with 503 */
         int64_t deadletter_maxlen; /* cap of the dead-letter stream */
+        int64_t lease_ms;       /* desk: how long a claim lasts */
+        int64_t audit_maxlen;   /* desk: cap of the audit stream */
     } queue;
 
     struct route_table routes;
+
+    /* canned: replies agents send by name (desk.h has the placeholders). */
+    struct config_canned *canned;
+    size_t ncanned;
 
     /*
      * accounts: in file order. conn_accounts[i] is accounts[i] as the
@@ -117,6 +141,28 @@ struct config {
         uint64_t max_text;
         uint64_t max_attachments;
     } limits;
+
+    /* The platforms' API endpoints and polling rhythm (docs/config.md). */
+    struct {
+        struct {
+            char *api_base;         /* "https://api.telegram.org" */
+            int64_t poll_timeout_s; /* getUpdates long-poll timeout */
+        } telegram;
+        struct {
+            char *api_base;         /* ".../youtube/v3" */
+            int64_t poll_interval_ms;
+            int64_t daily_quota;    /* units per Pacific day */
+            int64_t max_pages;      /* per list and round */
+        } youtube;
+    } platforms;
+
+    struct {
+        int64_t backoff_min_ms;     /* after a failed poll, doubling */
+        int64_t backoff_max_ms;
+        int64_t lease_ttl_ms;       /* one poller per account */
+        int64_t request_timeout_ms; /* plus the long poll for getUpdates */
+        uint64_t max_response;      /* bytes of one API response */
+    } polling;
 
     struct {
         int64_t drain_timeout_ms;

@@ -11,8 +11,11 @@
 struct event;
 struct event_base;
 struct config;
+struct curlev;
+struct desk;
 struct http;
 struct metrics;
+struct poller;
 struct queue;
 
 struct daemon {
@@ -22,6 +25,9 @@ struct daemon {
     struct http *http;
     struct queue *queue;
     struct metrics *metrics;
+    struct desk *desk;          /* the responders' API (desk.h) */
+    struct curlev *curlev;      /* outbound HTTP (pollers; actions later) */
+    struct poller *poller;      /* Telegram getUpdates, YouTube lists */
 
     unsigned inflight;          /* items submitted and not yet answered */
     bool draining;              /* SIGTERM seen: no new intake */

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct config;
 struct metrics;
@@ -121,6 +123,70 @@ struct queue_deadletter {
  */
 int queue_deadletter(struct queue *q, const struct queue_deadletter *dl,
     int64_t maxlen, queue_store_cb *cb, void *arg);
+
+/* ---------------------------------------------------------------------
+ * Poller state (docs/redis.md, "Pollers"). name is "<platform>:<id>"
+ * ("telegram:123456789", "youtube:UC..."); the keys are
+ * <prefix>lease:<name>, <prefix>cursor:<name> and <prefix>quota:<name>.
+ * Every string is copied. Return value as for queue_store.
+ * ------------------------------------------------------------------ */
+
+/* value: borrowed for the call; NULL when there is none. */
+typedef void queue_value_cb(enum queue_status st, const char *value,
+    void *arg);
+
+/*
+ * Take or renew the lease name for owner for ttl_ms (SET NX PX, or
+ * PEXPIRE when owner already holds it); ttl_ms <= 0 releases it when
+ * owner holds it. cb: QUEUE_STORED (taken), QUEUE_UPDATED (renewed, or
+ * released), QUEUE_DUPLICATE (another holds it: value is its owner),
+ * QUEUE_UNKNOWN (release of a lease not held), or a failure.
+ */
+int queue_lease(struct queue *q, const char *name, const char *owner,
+    int64_t ttl_ms, queue_value_cb *cb, void *arg);
+
+/* Read cursor name. cb: QUEUE_STORED with the value, QUEUE_UNKNOWN. */
+int queue_cursor_get(struct queue *q, const char *name, queue_value_cb *cb,
+    void *arg);
+
+/*
+ * Write cursor name, only while owner holds lease name (one script).
+ * cb: QUEUE_UPDATED, or QUEUE_DUPLICATE with the lease's holder (NULL when
+ * expired) and nothing written, or a failure.
+ */
+int queue_cursor_set(struct queue *q, const char *name, const char *value,
+    const char *owner, queue_value_cb *cb, void *arg);
+
+/*
+ * Spend units of the budget limit kept in counter name, which expires
+ * ttl_ms after its last change (name a period, "youtube:2026-11-23").
+ * units < 0 spends what is left (the platform said the quota is gone).
+ * cb: QUEUE_STORED with the units used so far, including these, or
+ * QUEUE_DUPLICATE with the units used when they do not fit.
+ */
+int queue_quota_take(struct queue *q, const char *name, int64_t units,
+    int64_t limit, int64_t ttl_ms, queue_value_cb *cb, void *arg);
+
+/* ---------------------------------------------------------------------
+ * The responders' desk (docs/redis.md, "The desk"): claims, leases,
+ * actions, history and summaries, all in one script that owns their
+ * keys. The desk module (desk.h) is its only caller and knows its ops.
+ * ------------------------------------------------------------------ */
+
+/*
+ * reply: the script's JSON answer (an object), borrowed for the call;
+ * NULL unless st is QUEUE_UPDATED.
+ */
+typedef void queue_desk_cb(enum queue_status st, json_t *reply, void *arg);
+
+/*
+ * Run desk operation op ("claim", "act", ...) with its arguments (every
+ * string copied; the script's ARGV after the key prefix, the group and
+ * op). cb: QUEUE_UPDATED with the answer, QUEUE_ERROR when the script
+ * failed, QUEUE_UNAVAILABLE. Return value as for queue_store.
+ */
+int queue_desk(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg);
 
 /* Make sure each named queue's stream and consumer group exist. */
 void queue_ensure_groups(struct queue *q, char *const *names, size_t n,

@@ -737,6 +737,58 @@ out:
     return rc;
 }
 
+/* ----------------------------------------- the responders' desk keys */
+
+static int
+test_desk_keys(void)
+{
+    struct config *cfg = config_test_load("desk.yml");
+    struct config *def = config_test_load("defaults.yml");
+    int rc = 0;
+
+    CHECK(cfg != NULL && def != NULL);
+    CHECK(cfg->queue.lease_ms == 90000);
+    CHECK(cfg->queue.audit_maxlen == 5000);
+    CHECK(cfg->ncanned == 2);
+    CHECK_STR(cfg->canned[0].name, "thanks");
+    CHECK_STR(cfg->canned[0].text, "Thanks {author_name}!");
+    CHECK_STR(cfg->canned[1].name, "shipping");
+    CHECK_STR(cfg->canned[1].text, "Hi {author_name}, {agent} here: "
+        "parcels leave within {{2}} days.\n");
+    CHECK(def->queue.lease_ms == 15 * 60 * 1000);
+    CHECK(def->queue.audit_maxlen == 100000);
+    CHECK(def->ncanned == 0 && def->canned == NULL);
+out:
+    config_unref(cfg);
+    config_unref(def);
+    return rc;
+}
+
+static int
+test_bad_canned(void)
+{
+    char *e = config_test_errors("bad_canned.yml");
+    char *f = config_test_errors("bad_canned_shape.yml");
+    int rc = 0;
+
+    CHECK_CONTAINS(e, "bad_canned.yml:4:10: queues.lease: must be between "
+        "1s and 7d\n");
+    CHECK_CONTAINS(e, "bad_canned.yml:6:3: canned.Thanks: a canned reply "
+        "name must be 1 to 64 of a-z 0-9 _ -\n");
+    CHECK_CONTAINS(e, "bad_canned.yml:7:11: canned.empty: expected the "
+        "reply text\n");
+    CHECK_CONTAINS(e, "bad_canned.yml:8:10: canned.typo: unknown "
+        "placeholder");
+    CHECK_CONTAINS(e, "canned.list: expected the reply text\n");
+    CHECK(config_test_lines(e) == 5);
+    CHECK_CONTAINS(f, "bad_canned_shape.yml:3:10: canned: expected a mapping "
+        "of names to reply texts\n");
+out:
+    xfree(e);
+    xfree(f);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "good", test_good },
     { "defaults", test_defaults },
@@ -762,6 +814,8 @@ static const struct check_case cases[] = {
     { "refcount", test_refcount },
     { "diff_immutable", test_diff_immutable },
     { "alloc_failures", test_alloc_failures },
+    { "desk_keys", test_desk_keys },
+    { "bad_canned", test_bad_canned },
 };
 
 CHECK_MAIN(cases)
