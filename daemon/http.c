@@ -519,18 +519,20 @@ http_healthz(struct http *h, struct evhttp_request *req, const char *rest)
 }
 
 static void
-http_rule_stat_cb(const char *rule_id, const char *category, uint64_t hits,
-    uint64_t limit_errors, uint64_t match_ns, void *arg)
+http_rule_stat_cb(const struct rules_stat *st, void *arg)
 {
     struct metrics *m = arg;
 
-    (void)category;
-    metrics_set(m, "inboxd_rule_hits_total", "rule", rule_id, (double)hits);
-    if (limit_errors)
-        metrics_set(m, "inboxd_rule_limit_errors_total", "rule", rule_id,
-            (double)limit_errors);
-    metrics_set(m, "inboxd_rule_match_seconds_total", "rule", rule_id,
-        (double)match_ns / 1e9);
+    metrics_set(m, "inboxd_rule_hits_total", "rule", st->id,
+        (double)st->hits);
+    if (st->shadow || st->shadow_hits)
+        metrics_set(m, "inboxd_rule_shadow_hits_total", "rule", st->id,
+            (double)st->shadow_hits);
+    if (st->limit_errors)
+        metrics_set(m, "inboxd_rule_limit_errors_total", "rule", st->id,
+            (double)st->limit_errors);
+    metrics_set(m, "inboxd_rule_match_seconds_total", "rule", st->id,
+        (double)st->match_ns / 1e9);
 }
 
 static void
@@ -549,7 +551,7 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
         (double)(util_now_ms() - d->started_ms) / 1000.0);
     metrics_set(d->metrics, "inboxd_redis_pending_commands", NULL, NULL,
         queue_pending(d->queue));
-    rules_foreach_stat(d->cfg->ruleset, http_rule_stat_cb, d->metrics);
+    rules_foreach_stat2(d->cfg->ruleset, http_rule_stat_cb, d->metrics);
 
     buf_init(&b, 64u << 20);
     http_count(h, 200);
@@ -702,6 +704,8 @@ static const struct metrics_family_decl http_metric_families[] = {
         "Redis commands sent and not yet answered."},
     {"inboxd_rule_hits_total", METRICS_COUNTER,
         "Matches per rule since the rules were loaded."},
+    {"inboxd_rule_shadow_hits_total", METRICS_COUNTER,
+        "Matches per shadow rule: recorded on the item, deciding nothing."},
     {"inboxd_rule_limit_errors_total", METRICS_COUNTER,
         "Matches per rule stopped by a pcre2 resource limit."},
     {"inboxd_rule_match_seconds_total", METRICS_COUNTER,
