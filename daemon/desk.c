@@ -34,6 +34,7 @@
 
 #define DESK_SWEEP_MAX_MS   1000    /* sweep at least this often */
 #define DESK_SWEEP_MIN_MS   100
+#define DESK_SWEEP_MORE_MS  5       /* pause between intake slices */
 #define DESK_LABEL_MAX      64
 #define DESK_REASON_MAX     1024
 #define DESK_ARGS_MAX       12
@@ -42,6 +43,7 @@
 struct desk {
     struct daemon *d;
     struct event *ev_sweep;
+    struct event *ev_more;      /* the next slice of a large intake */
     bool sweeping;              /* a sweep is waiting for Redis */
 };
 
@@ -1002,8 +1004,15 @@ desk_sweep_done_cb(enum queue_status st, json_t *reply, void *arg)
     struct desk *k = arg;
 
     k->sweeping = false;
-    if (st == QUEUE_UPDATED && reply != NULL)
+    if (st == QUEUE_UPDATED && reply != NULL) {
         desk_side_effects(k, reply);
+        /* A backlog is taken in by short slices with stores between. */
+        if (json_is_true(json_object_get(reply, "more"))) {
+            struct timeval tv = {0, DESK_SWEEP_MORE_MS * 1000};
+
+            evtimer_add(k->ev_more, &tv);
+        }
+    }
 }
 
 /*
@@ -1040,7 +1049,10 @@ desk_new(struct daemon *d)
         return NULL;
     k->d = d;
     if ((k->ev_sweep = event_new(d->base, -1, EV_PERSIST, desk_sweep_cb,
-        k)) == NULL) {
+        k)) == NULL ||
+        (k->ev_more = evtimer_new(d->base, desk_sweep_cb, k)) == NULL) {
+        if (k->ev_sweep != NULL)
+            event_free(k->ev_sweep);
         xfree(k);
         return NULL;
     }
@@ -1071,6 +1083,8 @@ desk_free(struct desk *k)
         return;
     if (k->ev_sweep != NULL)
         event_free(k->ev_sweep);
+    if (k->ev_more != NULL)
+        event_free(k->ev_more);
     xfree(k);
 }
 
