@@ -95,6 +95,18 @@ static const char *site_rules_broken =
     "    score: 5\n"
     "    pattern: '(unclosed'\n";
 
+/* Loads as YAML and as regex; its own example contradicts it. */
+static const char *site_rules_bad_example =
+    "set: site.vip\n"
+    "rules:\n"
+    "  - id: site.vip.golden\n"
+    "    category: vip\n"
+    "    score: 5\n"
+    "    words: [golden ticket]\n"
+    "    examples:\n"
+    "      match: ['a golden ticket']\n"
+    "      no_match: ['my golden ticket is here']\n";
+
 static long
 post_item(struct it_daemon *d, const char *native_id, const char *text,
     char **queue, char **headers)
@@ -213,6 +225,16 @@ test_reload(void)
     CHECK(it_log_wait(&d, "reload failed", 5000) == 0);
     CHECK(it_log_contains(&d, "vip.yml:6:"));
     CHECK(post_item(&d, "r3", "another golden ticket here", &q, NULL) == 202);
+    CHECK_STR(q, "vip");
+    XFREE(&q);
+    CHECK(health(&d) == 200);
+
+    /* A rule whose own example fails is refused too; the old rules stay. */
+    CHECK(write_file(site_dir, "vip.yml", site_rules_bad_example) == 0);
+    CHECK(it_daemon_signal(&d, SIGHUP) == 0);
+    CHECK(it_log_wait(&d, "example should not match but does", 5000) == 0);
+    CHECK(it_log_contains(&d, "vip.yml:9:"));
+    CHECK(post_item(&d, "r4", "golden ticket again", &q, NULL) == 202);
     CHECK_STR(q, "vip");
     CHECK(health(&d) == 200);
     CHECK(it_daemon_signal(&d, SIGTERM) == 0);
