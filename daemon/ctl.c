@@ -50,6 +50,7 @@ static const struct ctl_command {
       NULL },
     { "queues", CTL_QUEUES, CTL_SHAPE_PLAIN, "GET", "/v1/queues", NULL },
     { "stats", CTL_STATS, CTL_SHAPE_PLAIN, "GET", "/v1/stats", NULL },
+    { "rules", CTL_RULES, CTL_SHAPE_PLAIN, "GET", "/v1/rules", NULL },
 };
 
 static const char ctl_usage_text[] =
@@ -202,6 +203,11 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
                 if (json_array_append_new(list, json_string(argv[i])) ==
                     -1)
                     goto oom;
+            }
+        } else if (c->cmd == CTL_RULES) {
+            if (argc != 2 || strcmp(argv[1], "stats") != 0) {
+                snprintf(err, errlen, "rules: expected stats");
+                return -1;
             }
         } else if (c->cmd == CTL_AWAY) {
             if (argc != 2 || (strcmp(argv[1], "on") != 0 &&
@@ -579,6 +585,39 @@ ctl_render_agents(struct buf *out, json_t *resp)
     return 0;
 }
 
+/*
+ * One line per rule, busiest first as the server sent them: hits, shadow
+ * hits, limit errors, time in pcre2, and flags (shadow; always: no
+ * literal to prefilter on, so it runs on every item).
+ */
+static int
+ctl_render_rules(struct buf *out, json_t *resp)
+{
+    json_t *r;
+    size_t i;
+
+    if (buf_printf(out, "%-40s %-10s %10s %8s %7s %9s  %s\n", "RULE",
+        "CATEGORY", "HITS", "SHADOW", "LIMIT", "MATCH_MS", "FLAGS") == -1)
+        return -1;
+    json_array_foreach(json_object_get(resp, "rules"), i, r) {
+        const char *id = ctl_str(r, "id"), *cat = ctl_str(r, "category");
+        bool shadow = json_is_true(json_object_get(r, "shadow"));
+        bool always = json_is_false(json_object_get(r, "prefiltered"));
+
+        if (buf_printf(out, "%-40s %-10s %10lld %8lld %7lld %9.1f  %s%s%s\n",
+            id ? id : "?", cat ? cat : "?",
+            (long long)json_integer_value(json_object_get(r, "hits")),
+            (long long)json_integer_value(json_object_get(r, "shadow_hits")),
+            (long long)json_integer_value(json_object_get(r,
+            "limit_errors")),
+            json_number_value(json_object_get(r, "match_ms")),
+            shadow ? "shadow" : "", shadow && always ? "," : "",
+            always ? "always" : "") == -1)
+            return -1;
+    }
+    return 0;
+}
+
 int
 ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
 {
@@ -622,6 +661,8 @@ ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
         if (ctl_render_queues(out, resp) == -1)
             return -1;
         return ctl_render_agents(out, resp);
+    case CTL_RULES:
+        return ctl_render_rules(out, resp);
     default:
         /* An action: the item as it is now. */
         if (ctl_put_head(out, resp) == -1)

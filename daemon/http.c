@@ -84,6 +84,8 @@ struct http_route {
 
 static void http_items_post(struct http *, struct evhttp_request *,
     const char *);
+static void http_rules_get(struct http *, struct evhttp_request *,
+    const char *);
 static void http_meta_get(struct http *, struct evhttp_request *,
     const char *);
 static void http_meta_post(struct http *, struct evhttp_request *,
@@ -118,6 +120,7 @@ static const struct http_route http_routes[] = {
     {EVHTTP_REQ_DELETE, "/v1/agents/", true, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/queues", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/stats", false, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/rules", false, HTTP_AUTH_DESK, http_rules_get},
 };
 
 /*
@@ -568,6 +571,80 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     http_send(h, req, 200, "OK", out);
     evbuffer_free(out);
     buf_free(&b);
+}
+
+/* ------------------------------------------------------------ rule stats */
+
+static void
+http_rules_stat_cb(const struct rules_stat *st, void *arg)
+{
+    json_t *list = arg;
+
+    json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:i,s:b,s:b,s:I,"
+        "s:I,s:I,s:f}", "id", st->id, "category", st->category,
+        "file", st->file ? st->file : "", "line", st->line,
+        "shadow", st->shadow, "prefiltered", st->prefiltered,
+        "hits", (json_int_t)st->hits,
+        "shadow_hits", (json_int_t)st->shadow_hits,
+        "limit_errors", (json_int_t)st->limit_errors,
+        "match_ms", (double)st->match_ns / 1e6));
+}
+
+static int
+http_rules_cmp(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t hx = json_integer_value(json_object_get(x, "hits")) +
+        json_integer_value(json_object_get(x, "shadow_hits"));
+    json_int_t hy = json_integer_value(json_object_get(y, "hits")) +
+        json_integer_value(json_object_get(y, "shadow_hits"));
+
+    if (hx != hy)
+        return hx < hy ? 1 : -1;
+    return strcmp(json_string_value(json_object_get(x, "id")),
+        json_string_value(json_object_get(y, "id")));
+}
+
+/*
+ * GET /v1/rules: every enabled rule's counters since the rules were
+ * loaded, busiest first, for the moderator who owns them.
+ */
+static void
+http_rules_get(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    json_t *list = json_array(), *sorted = json_array(), *body = NULL;
+    json_t **v = NULL;
+    size_t n, i;
+
+    (void)rest;
+    if (list == NULL || sorted == NULL)
+        goto fail;
+    rules_foreach_stat2(h->d->cfg->ruleset, http_rules_stat_cb, list);
+    n = json_array_size(list);
+    if (n > 0 && (v = xcalloc(n, sizeof(*v))) == NULL)
+        goto fail;
+    for (i = 0; i < n; i++)
+        v[i] = json_array_get(list, i);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), http_rules_cmp);
+    for (i = 0; i < n; i++)
+        if (json_array_append(sorted, v[i]) == -1)
+            goto fail;
+    if ((body = json_pack("{s:I,s:O}", "count", (json_int_t)n, "rules",
+        sorted)) == NULL)
+        goto fail;
+    http_reply_json(h, req, 200, "OK", body);
+    json_decref(body);
+    xfree(v);
+    json_decref(list);
+    json_decref(sorted);
+    return;
+fail:
+    xfree(v);
+    json_decref(list);
+    json_decref(sorted);
+    http_error(h, req, 500, "Internal Server Error", "internal",
+        "out of memory");
 }
 
 /* ---------------------------------------------------- responders' desk */

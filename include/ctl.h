@@ -34,6 +34,7 @@ enum ctl_cmd {
     CTL_AWAY,
     CTL_QUEUES,
     CTL_STATS,
+    CTL_RULES,                  /* rules stats: per-rule counters */
 };
 
 /* Exit statuses (docs/inboxctl.md). */

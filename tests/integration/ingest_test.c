@@ -305,6 +305,42 @@ out:
     return rc;
 }
 
+/* GET /v1/rules: per-rule counters for the desk roles, not for ingest. */
+static int
+test_rule_stats(void)
+{
+    char *raw = NULL;
+    json_t *resp = NULL, *r;
+    long status = 0;
+    size_t i;
+    int rc = 0, found = 0;
+
+    CHECK(it_http(&daemon_, "GET", "/v1/rules", TOKEN, NULL, &status, &raw,
+        NULL) == 0);
+    CHECK(status == 403);
+    xfree(raw);
+    raw = NULL;
+    CHECK(it_http(&daemon_, "GET", "/v1/rules", "agent-token", NULL, &status,
+        &raw, NULL) == 0);
+    CHECK(status == 200);
+    CHECK((resp = json_loads(raw, 0, NULL)) != NULL);
+    CHECK(json_integer_value(json_object_get(resp, "count")) > 50);
+    /* The spam posted by classified_and_routed is counted, busiest first. */
+    json_array_foreach(json_object_get(resp, "rules"), i, r) {
+        if (strcmp(json_string_value(json_object_get(r, "id")),
+            "en.spam.crypto_giveaway") == 0) {
+            CHECK(json_integer_value(json_object_get(r, "hits")) >= 1);
+            CHECK(i < 10);
+            found = 1;
+        }
+    }
+    CHECK(found);
+out:
+    json_decref(resp);
+    xfree(raw);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     {"store_and_read_back", test_store_and_read_back},
     {"duplicate_delivery", test_duplicate_delivery},
@@ -312,6 +348,7 @@ static const struct check_case cases[] = {
     {"bad_input", test_bad_input},
     {"auth", test_auth},
     {"health_and_metrics", test_health_and_metrics},
+    {"rule_stats", test_rule_stats},
     {"log_lines_carry_item_id", test_log_lines_carry_item_id},
 };
 

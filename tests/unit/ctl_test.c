@@ -53,6 +53,7 @@ test_parse_requests(void)
         { { "next", "support", "sales", NULL }, "POST", "/v1/claims",
           "{\"queues\":[\"support\",\"sales\"]}" },
         { { "mine", NULL }, "GET", "/v1/claims", "-" },
+        { { "rules", "stats", NULL }, "GET", "/v1/rules", "-" },
         { { "show", "facebook:1_2", NULL }, "GET", "/v1/items/facebook:1_2",
           "-" },
         { { "show", "fb:a/b c", NULL }, "GET", "/v1/items/fb:a%2Fb%20c",
@@ -182,6 +183,8 @@ test_parse_errors(void)
         { { "assign", "a:1", "bob", "carol", NULL }, "t",
           "agent is one word" },
         { { "away", "maybe", NULL }, "t", "expected on or off" },
+        { { "rules", NULL }, "t", "rules: expected stats" },
+        { { "rules", "list", NULL }, "t", "rules: expected stats" },
         { { "stats", "now", NULL }, "t", "takes no arguments" },
         { { "-s", "ftp://x", "next", NULL }, "t", "http:// or https://" },
         { { "-t", NULL }, "t", "unknown option -t" },
@@ -249,6 +252,33 @@ out:
 }
 
 static int
+test_render_rules(void)
+{
+    json_t *resp = json_loads("{\"count\":2,\"rules\":["
+        "{\"id\":\"en.spam.crypto\",\"category\":\"spam\",\"hits\":12,"
+        "\"shadow_hits\":0,\"limit_errors\":1,\"match_ms\":3.25,"
+        "\"shadow\":false,\"prefiltered\":true},"
+        "{\"id\":\"site.vip.new\",\"category\":\"vip\",\"hits\":0,"
+        "\"shadow_hits\":4,\"limit_errors\":0,\"match_ms\":0.5,"
+        "\"shadow\":true,\"prefiltered\":false}]}", 0, NULL);
+    struct buf b;
+    int rc = 0;
+
+    buf_init(&b, 1u << 16);
+    CHECK(resp != NULL);
+    CHECK(ctl_render(CTL_RULES, 200, resp, &b) == 0);
+    CHECK_CONTAINS(b.data, "RULE");
+    CHECK_CONTAINS(b.data, "en.spam.crypto");
+    CHECK_CONTAINS(b.data, "        12        0       1       3.2");
+    CHECK_CONTAINS(b.data, "site.vip.new");
+    CHECK_CONTAINS(b.data, "shadow,always\n");
+out:
+    json_decref(resp);
+    buf_free(&b);
+    return rc;
+}
+
+static int
 test_render(void)
 {
     json_t *item = json_loads("{\"id\":\"vk:1\",\"queue\":\"support\","
@@ -306,6 +336,7 @@ static const struct check_case cases[] = {
     {"exit_codes", test_exit_codes},
     {"escape_and_durations", test_escape_and_durations},
     {"render", test_render},
+    {"render_rules", test_render_rules},
 };
 
 CHECK_MAIN(cases)
