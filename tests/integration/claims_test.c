@@ -999,7 +999,10 @@ main(void)
     if (it_redis_start(&redis) == -1 ||
         it_daemon_start(&da, long_cfg, &redis) == -1 ||
         it_daemon_start(&db, long_cfg, &redis) == -1 ||
-        it_daemon_start(&dshort, short_cfg, &redis) == -1) {
+        it_daemon_start(&dshort, short_cfg, &redis) == -1 ||
+        it_daemon_wait_healthy(&da, 10000) == -1 ||
+        it_daemon_wait_healthy(&db, 10000) == -1 ||
+        it_daemon_wait_healthy(&dshort, 10000) == -1) {
         it_log_dump(&da);
         it_log_dump(&db);
         it_log_dump(&dshort);

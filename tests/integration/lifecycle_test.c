@@ -168,6 +168,7 @@ test_redis_down_and_back(void)
     int rc = 0;
 
     CHECK(it_daemon_start(&d, cfg, &redis) == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
     CHECK(post_item(&d, "before_outage", "hello", NULL, NULL) == 202);
 
     CHECK(it_redis_stop(&redis) == 0);
@@ -207,6 +208,7 @@ test_reload(void)
 
     CHECK(write_file(site_dir, "vip.yml", site_rules_v1) == 0);
     CHECK(it_daemon_start(&d, cfg, &redis) == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
     CHECK(post_item(&d, "r1", "I have a golden ticket", &q, NULL) == 202);
     CHECK_STR(q, "general");
     XFREE(&q);
@@ -274,6 +276,7 @@ test_sigterm_drains(void)
     char id[32];
 
     CHECK(it_daemon_start(&d, cfg, &redis) == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
     CHECK((c = it_redis_connect(&redis)) != NULL);
     /* Hold Redis's writes so the items are still in flight at SIGTERM. */
     r = redisCommand(c, "CLIENT PAUSE 1500 WRITE");

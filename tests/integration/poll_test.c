@@ -119,7 +119,8 @@ start_daemon(struct it_daemon *d, const char *accounts,
     snprintf(yaml, sizeof(yaml), CONFIG_FMT, url, url, interval, quota,
         accounts);
     memset(d, 0, sizeof(*d));
-    if (it_daemon_start(d, yaml, &redis) == -1) {
+    if (it_daemon_start(d, yaml, &redis) == -1 ||
+        it_daemon_wait_healthy(d, 10000) == -1) {
         it_log_dump(d);
         return -1;
     }
