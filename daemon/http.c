@@ -156,6 +156,7 @@ http_count(struct http *h, int code)
     metrics_add(h->d->metrics, "inboxd_http_requests_total", "code", c, 1);
 }
 
+/* Send body as the JSON answer; takes the reference to body. */
 static void
 http_reply_json(struct http *h, struct evhttp_request *req, int code,
     const char *reason, json_t *body)
@@ -633,8 +634,7 @@ http_rules_get(struct http *h, struct evhttp_request *req, const char *rest)
     if ((body = json_pack("{s:I,s:O}", "count", (json_int_t)n, "rules",
         sorted)) == NULL)
         goto fail;
-    http_reply_json(h, req, 200, "OK", body);
-    json_decref(body);
+    http_reply_json(h, req, 200, "OK", body);      /* takes body */
     xfree(v);
     json_decref(list);
     json_decref(sorted);
