@@ -7,6 +7,7 @@
 # with the target (10,000 items/s, p99 < 20 ms on 2 cores).
 #
 #   tests/bench/ingest.sh [seconds] [connections]
+#   RULES_DIR=/empty/dir tests/bench/ingest.sh     the same without rules
 set -eu
 cd "$(dirname "$0")/../.."
 SECS=${1:-15}
@@ -36,7 +37,7 @@ listen: 127.0.0.1:$PORT
 redis:
   address: unix:$DIR/redis.sock
 rules:
-  dirs: [$(pwd)/rules]
+  dirs: [${RULES_DIR:-$(pwd)/rules}]
 tokens:
   - name: bench
     role: ingest
