@@ -14,7 +14,7 @@ export INBOXD_TOKEN=demo-ingest-token
 
 contrib/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target inboxd >/dev/null
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target inboxd inboxctl >/dev/null
 
 if [ -f "$DEMO/redis.pid" ]; then kill "$(cat "$DEMO/redis.pid")" 2>/dev/null || true; fi
 if [ -f "$DEMO/inboxd.pid" ]; then kill "$(cat "$DEMO/inboxd.pid")" 2>/dev/null || true; fi
@@ -37,7 +37,7 @@ for _ in $(seq 50); do
 done
 
 build/inboxd -n -c contrib/inboxd.yml
-build/inboxd -c contrib/inboxd.yml 2>"$DEMO/inboxd.log" &
+build/inboxd -c contrib/inboxd.yml >"$DEMO/inboxd.log" 2>&1 &
 echo $! > "$DEMO/inboxd.pid"
 URL=http://127.0.0.1:8080
 for _ in $(seq 100); do
