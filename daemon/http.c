@@ -156,6 +156,21 @@ http_count(struct http *h, int code)
     metrics_add(h->d->metrics, "inboxd_http_requests_total", "code", c, 1);
 }
 
+/* The reason phrase of the error statuses the handlers answer with. */
+static const char *
+http_reason(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
 /* Send body as the JSON answer; takes the reference to body. */
 static void
 http_reply_json(struct http *h, struct evhttp_request *req, int code,
@@ -416,10 +431,8 @@ http_webhook_reply_cb(const struct webhook_reply *r, void *arg)
         http_unavailable(h, req, r->code, r->message);
         break;
     default:
-        http_error(h, req, r->status, r->status == 400 ? "Bad Request" :
-            r->status == 401 ? "Unauthorized" : r->status == 403 ?
-            "Forbidden" : r->status == 404 ? "Not Found" :
-            "Internal Server Error", r->code, r->message);
+        http_error(h, req, r->status, http_reason(r->status), r->code,
+            r->message);
         break;
     }
 }
@@ -558,7 +571,6 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     rules_foreach_stat2(d->cfg->ruleset, http_rule_stat_cb, d->metrics);
 
     buf_init(&b, 64u << 20);
-    http_count(h, 200);
     if (metrics_render(d->metrics, &b) == -1 ||
         (out = evbuffer_new()) == NULL) {
         buf_free(&b);
@@ -570,6 +582,7 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
         "text/plain; version=0.0.4");
     http_send(h, req, 200, "OK", out);
+    http_count(h, 200);
     evbuffer_free(out);
     buf_free(&b);
 }
@@ -671,9 +684,7 @@ http_desk_reply_cb(const struct desk_reply *r, void *arg)
         http_unavailable(h, req, r->code, r->message);
         return;
     }
-    http_error(h, req, r->status, r->status == 400 ? "Bad Request" :
-        r->status == 403 ? "Forbidden" : r->status == 404 ? "Not Found" :
-        r->status == 409 ? "Conflict" : "Internal Server Error", r->code,
+    http_error(h, req, r->status, http_reason(r->status), r->code,
         r->message);
 }
 

@@ -199,11 +199,6 @@ daemon_reload(struct daemon *d)
     char diff[256];
     const char *p;
 
-    if (d->reloading) {
-        log_warnx("reload already in progress; SIGHUP ignored");
-        return -1;
-    }
-    d->reloading = true;
     buf_init(&errors, 64 * 1024);
     cfg = config_load(d->config_path, &errors);
     if (cfg == NULL) {
@@ -218,7 +213,6 @@ daemon_reload(struct daemon *d)
         metrics_add(d->metrics, "inboxd_reloads_total", "result", "failed",
             1);
         buf_free(&errors);
-        d->reloading = false;
         return -1;
     }
     buf_free(&errors);
@@ -235,7 +229,6 @@ daemon_reload(struct daemon *d)
     metrics_add(d->metrics, "inboxd_reloads_total", "result", "ok", 1);
     log_info("reloaded %s: %zu rules, %zu routes", d->config_path,
         rules_count(cfg->ruleset), cfg->routes.nrules);
-    d->reloading = false;
     return 0;
 }
 

@@ -105,8 +105,9 @@ static const char queue_store_lua[] =
  * A live item gets the new json and edited_at, and keeps its queue entry;
  * an item stored in another queue than ARGV[2] is not touched (the
  * caller re-dumps the item with that queue and sends again); a deleted
- * item stays deleted on an edit and is queued again on a restore; an
- * unknown item (or a tombstone) is stored as new.
+ * item, or the tombstone of a delete that came first, stays deleted on an
+ * edit and is queued again on a restore; an unknown item is stored as
+ * new.
  */
 static const char queue_update_lua[] =
     "local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state',\n"
@@ -145,7 +146,6 @@ static const char queue_update_lua[] =
     "  else\n"
     "    redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
     "  end\n"
-    "  return {1, ARGV[2], sid}\n"
     "end\n"
     "return {1, ARGV[2], sid}\n";
 
@@ -989,6 +989,16 @@ queue_handshake_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
         queue_set_up(q);
 }
 
+/*
+ * The group last given to queue_ensure_groups (a reload may change it),
+ * so a stream a script creates gets the same group.
+ */
+static const char *
+queue_group(const struct queue *q)
+{
+    return q->names_group ? q->names_group : q->group;
+}
+
 static void
 queue_group_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
 {
@@ -999,8 +1009,8 @@ queue_group_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
             cmd->name, queue_err_len(r), r->str);
         return;
     }
-    log_debug("queue", "group %s created for queue %s", q->names_group ?
-        q->names_group : q->group, cmd->name);
+    log_debug("queue", "group %s created for queue %s", queue_group(q),
+        cmd->name);
 }
 
 /*
@@ -1203,16 +1213,6 @@ static long long
 queue_ttl_s(int64_t ttl_ms)
 {
     return ttl_ms <= 0 ? 0 : (long long)((ttl_ms + 999) / 1000);
-}
-
-/*
- * The group last given to queue_ensure_groups (a reload may change it),
- * so a stream a script creates gets the same group.
- */
-static const char *
-queue_group(const struct queue *q)
-{
-    return q->names_group ? q->names_group : q->group;
 }
 
 /* A script command for item_id, with the id and queue for log lines. */
@@ -1511,7 +1511,7 @@ queue_ensure_send(struct queue *q)
         argv[0] = "XGROUP";
         argv[1] = "CREATE";
         argv[2] = key;
-        argv[3] = q->names_group ? q->names_group : q->group;
+        argv[3] = queue_group(q);
         argv[4] = "0";
         argv[5] = "MKSTREAM";
         if (queue_send_strs(q, cmd, 6, argv) == -1) {

@@ -31,7 +31,6 @@ struct daemon {
 
     unsigned inflight;          /* items submitted and not yet answered */
     bool draining;              /* SIGTERM seen: no new intake */
-    bool reloading;
     int64_t drain_deadline_ms;
     int64_t drain_flush_ms;     /* when inflight reached 0; 0: not yet */
     int64_t started_ms;
