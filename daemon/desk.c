@@ -13,6 +13,7 @@
  * size of the body. Whether the agent may act on the item (nobody else
  * holds it, its state allows it) is the script's decision.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,13 +172,9 @@ static long long
 desk_num(json_t *obj, const char *key)
 {
     const char *s = desk_str(obj, key);
-    char *end;
-    long long v;
+    long v;
 
-    if (s == NULL || *s == '\0')
-        return -1;
-    v = strtoll(s, &end, 10);
-    return *end == '\0' ? v : -1;
+    return util_parse_long(s, LONG_MIN, LONG_MAX, &v) == 0 ? v : -1;
 }
 
 /* Set key to the RFC 3339 form of the ms number src[key], when there. */

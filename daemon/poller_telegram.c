@@ -17,6 +17,7 @@
  * set, or another getUpdates) and everything transient back off; 401 and
  * 404 (a revoked or wrong token) stop polling the bot.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,14 +322,12 @@ poller_tg_cursor_cb(enum queue_status qs, const char *value, void *arg)
 {
     struct poller_acct *pa = arg;
     struct poller_tg *st = pa->data;
-    long long v;
-    char *end;
+    long v;
 
     if (qs == QUEUE_UNKNOWN) {
         st->offset = 0;
     } else if (qs == QUEUE_STORED && value != NULL) {
-        v = strtoll(value, &end, 10);
-        if (end == value || *end != '\0' || v < 0) {
+        if (util_parse_long(value, 0, LONG_MAX, &v) == -1) {
             log_warnx("%s: stored offset \"%.24s\" is not a number; "
                 "starting from Telegram's oldest update", pa->name, value);
             v = 0;

@@ -33,19 +33,11 @@
 #include "normalize.h"
 #include "rules.h"
 #include "rules_internal.h"
+#include "util.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
-
-uint64_t
-rules_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Does a lang ("en") cover the item's ("en", "EN", "en-GB")? */
 static bool
@@ -171,7 +163,7 @@ rules_match_re(struct rules *r, struct rules_rule *rule,
     size_t *end, const char *item_id)
 {
     bool timed = r->gen % RULES_TIME_EVERY == 0;
-    uint64_t t0 = timed ? rules_now_ns() : 0;
+    uint64_t t0 = timed ? util_mono_ns() : 0;
     PCRE2_SIZE *ov;
     int rc;
 
@@ -182,7 +174,7 @@ rules_match_re(struct rules *r, struct rules_rule *rule,
         rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, r->md,
             r->mctx);
     if (timed)
-        rule->match_ns += (rules_now_ns() - t0) * RULES_TIME_EVERY;
+        rule->match_ns += (util_mono_ns() - t0) * RULES_TIME_EVERY;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
     if (rc < 0) {

@@ -21,6 +21,7 @@
 #include "normalize.h"
 #include "rules.h"
 #include "rules_internal.h"
+#include "util.h"
 
 #define RULES_CHECK_SLOW_NS (5u * 1000 * 1000)  /* 5 ms */
 #define RULES_CHECK_STRESS_LEN (64u * 1024)
@@ -342,11 +343,11 @@ rules_check_stress_re(struct rules_checker *ck, struct rules_rule *rule,
     size_t worst_i = 0, limit_i = SIZE_MAX, s, e;
 
     for (size_t i = 0; i < RULES_NSTRESS; i++) {
-        uint64_t t0 = rules_now_ns(), dt;
+        uint64_t t0 = util_mono_ns(), dt;
         int rc = rules_match_re(ck->r, rule, re, text ? t->norm[i] :
             t->raw[i], text ? t->normlen[i] : t->rawlen[i], &s, &e, NULL);
 
-        dt = rules_now_ns() - t0;
+        dt = util_mono_ns() - t0;
         if (rc == -1 && limit_i == SIZE_MAX)
             limit_i = i;
         if (dt > worst) {

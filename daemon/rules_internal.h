@@ -268,8 +268,6 @@ bool rules_valid_chars(const char *s, size_t len, size_t max,
     const char *extra);
 bool rules_ok_lang(const char *s, size_t len);
 
-/* rules.c */
-uint64_t rules_now_ns(void);
 int rules_match_re(struct rules *r, struct rules_rule *rule,
     const struct rules_re *re, const char *s, size_t len, size_t *start,
     size_t *end, const char *item_id);

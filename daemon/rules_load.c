@@ -30,6 +30,7 @@
 #include "normalize.h"
 #include "rules.h"
 #include "rules_internal.h"
+#include "util.h"
 
 #define RULES_MAX_FILE (4u << 20)       /* bytes of one rule file */
 #define RULES_MAX_DEPTH 8               /* subdirectory nesting */
@@ -666,7 +667,7 @@ rules_load(const char *const *dirs, size_t ndirs,
 {
     struct rules_loader ld;
     struct rules *r;
-    uint64_t t0 = rules_now_ns();
+    uint64_t t0 = util_mono_ns();
 
     memset(&ld, 0, sizeof(ld));
     ld.errs.buf = errors;
@@ -695,7 +696,7 @@ rules_load(const char *const *dirs, size_t ndirs,
         goto fail;
     if (rules_prefilter_build(r) == -1)
         goto oom;
-    r->load_ns = rules_now_ns() - t0;
+    r->load_ns = util_mono_ns() - t0;
     log_debug("rules", "%zu rules (%zu enabled, %zu without JIT, %zu "
         "always run) from %zu files in %.1f ms", r->nrules, r->nenabled,
         r->nojit, r->nalways, r->nfiles, (double)r->load_ns / 1e6);

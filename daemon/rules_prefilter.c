@@ -34,6 +34,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "rules_internal.h"
+#include "util.h"
 
 /* ------------------------------------------------------------------ */
 /* The prefilter                                                       */
@@ -529,7 +530,7 @@ int
 rules_prefilter_build(struct rules *r)
 {
     struct rules_prefilter *pf;
-    uint64_t t0 = rules_now_ns();
+    uint64_t t0 = util_mono_ns();
     int rc = -1, t, w;
 
     hs_set_allocator(rules_pf_hs_malloc, rules_pf_hs_free);
@@ -561,7 +562,7 @@ rules_prefilter_build(struct rules *r)
     rules_fold_table(pf->fold_table);
     r->pf = pf;
     r->use_prefilter = true;
-    r->pf_build_ns = rules_now_ns() - t0;
+    r->pf_build_ns = util_mono_ns() - t0;
     return 0;
 fail:
     rules_prefilter_free(pf);
@@ -672,7 +673,7 @@ rules_prefilter_scan(struct rules *r, const struct rules_subject *sj)
     struct rules_prefilter *pf = r->pf;
     /* Timed like matches: one scan in RULES_TIME_EVERY, scaled. */
     bool timed = r->gen % RULES_TIME_EVERY == 0;
-    uint64_t t0 = timed ? rules_now_ns() : 0;
+    uint64_t t0 = timed ? util_mono_ns() : 0;
     size_t ntmp = 0, a = 0, t = 0, k = 0;
 
     if (r->gen < pf->gen) {
@@ -712,7 +713,7 @@ rules_prefilter_scan(struct rules *r, const struct rules_subject *sj)
     r->pf_scans++;
     r->pf_cands += k;
     if (timed)
-        r->pf_scan_ns += (rules_now_ns() - t0) * RULES_TIME_EVERY;
+        r->pf_scan_ns += (util_mono_ns() - t0) * RULES_TIME_EVERY;
     return 0;
 }
 

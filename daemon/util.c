@@ -25,10 +25,16 @@ util_now_ms(void)
 int64_t
 util_mono_us(void)
 {
+    return (int64_t)(util_mono_ns() / 1000);
+}
+
+uint64_t
+util_mono_ns(void)
+{
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void

@@ -17,8 +17,9 @@
 
 /* Wall clock in milliseconds since the epoch. */
 int64_t util_now_ms(void);
-/* Monotonic clock in microseconds. */
+/* Monotonic clock in microseconds, and in nanoseconds. */
 int64_t util_mono_us(void);
+uint64_t util_mono_ns(void);
 
 /*
  * Format ms since the epoch as RFC 3339 UTC with milliseconds
