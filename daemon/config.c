@@ -46,6 +46,7 @@
 #define MIB     (1024ULL * KIB)
 #define GIB     (1024ULL * MIB)
 #define SEC     1000ULL             /* durations are in ms */
+#define MIN     (60ULL * SEC)
 #define HOUR    (3600ULL * SEC)
 #define DAY     (24ULL * HOUR)
 
@@ -108,6 +109,8 @@ static config_check_fn config_check_name;
 static config_check_fn config_check_queue;
 static config_check_fn config_check_debug;
 static config_check_fn config_check_api_base;
+static config_check_fn config_check_vk_version;
+static config_check_fn config_check_mod_action;
 
 /*
  * Every scalar option. Lists (rules.dirs, queues.names, tokens, routes) and
@@ -175,6 +178,38 @@ static const struct config_option config_options[] = {
 
     OPT("shutdown.drain_timeout", CONFIG_T_DURATION, "10s", 0, HOUR,
         RELOAD, shutdown.drain_timeout_ms),
+
+    /* The platforms' APIs (actions.c, poller.c; docs/connectors.md). */
+    OPT_STR("platforms.facebook.api_base",
+        "https://graph.facebook.com/v21.0", config_check_api_base, RELOAD,
+        platforms.facebook.api_base),
+    OPT_STR("platforms.instagram.api_base",
+        "https://graph.facebook.com/v21.0", config_check_api_base, RELOAD,
+        platforms.instagram.api_base),
+    OPT_STR("platforms.vk.api_base", "https://api.vk.com/method",
+        config_check_api_base, RELOAD, platforms.vk.api_base),
+    OPT_STR("platforms.vk.version", "5.199", config_check_vk_version,
+        RELOAD, platforms.vk.version),
+
+    /* Outbound actions (actions.c). */
+    OPT("actions.concurrency", CONFIG_T_INT, "16", 1, 1024, RELOAD,
+        actions.concurrency),
+    OPT("actions.interval", CONFIG_T_DURATION, "250ms", 10, MIN, RELOAD,
+        actions.interval_ms),
+    OPT("actions.timeout", CONFIG_T_DURATION, "10s", 100, 5 * MIN, RELOAD,
+        actions.timeout_ms),
+    OPT("actions.backoff_min", CONFIG_T_DURATION, "1s", 10, HOUR, RELOAD,
+        actions.backoff_min_ms),
+    OPT("actions.backoff_max", CONFIG_T_DURATION, "5m", 10, DAY, RELOAD,
+        actions.backoff_max_ms),
+    OPT("actions.max_attempts", CONFIG_T_INT, "8", 1, 1000, RELOAD,
+        actions.max_attempts),
+
+    /* Automatic moderation (moderation.categories: config_specials). */
+    OPT_STR("moderation.action", "hide", config_check_mod_action, RELOAD,
+        moderation.action),
+    OPT("moderation.dry_run", CONFIG_T_BOOL, "false", 0, 0, RELOAD,
+        moderation.dry_run),
 
     /* Polling (poller.c, docs/connectors.md "Polling"). */
     OPT_STR("platforms.telegram.api_base", "https://api.telegram.org",
@@ -246,6 +281,7 @@ static config_special_fn config_parse_names;
 static config_special_fn config_parse_routes;
 static config_special_fn config_parse_accounts;
 static config_special_fn config_parse_canned;
+static config_special_fn config_parse_moderation;
 
 /* Keys that are not plain scalars. All of them may change on reload except
  * the redis.password ones. */
@@ -262,6 +298,7 @@ static const struct {
     { "routes", config_parse_routes },
     { "accounts", config_parse_accounts },
     { "canned", config_parse_canned },
+    { "moderation.categories", config_parse_moderation },
 };
 
 static const char *const config_pw_keys[CONFIG_PW_COUNT_] = {
@@ -632,6 +669,23 @@ config_check_api_base(const char *s)
         if (*s <= ' ' || *s > '~' || *s == '?' || *s == '#')
             return "must be a plain URL: no spaces, query or fragment";
     }
+    return NULL;
+}
+
+static const char *
+config_check_vk_version(const char *s)
+{
+    if (strlen(s) > 16 || !config_all_in(s, ".", false) ||
+        strchr("0123456789", s[0]) == NULL)
+        return "expected a VK API version such as 5.199";
+    return NULL;
+}
+
+static const char *
+config_check_mod_action(const char *s)
+{
+    if (strcmp(s, "hide") != 0 && strcmp(s, "delete") != 0)
+        return "expected hide or delete";
     return NULL;
 }
 
@@ -1661,6 +1715,10 @@ static const struct config_acct_secret {
       offsetof(struct config_account, api_key), NULL },
     { "oauth_token", CONFIG_P_YOUTUBE, false,
       offsetof(struct config_account, oauth_token), NULL },
+    { "access_token", CONFIG_P_META | CONFIG_P_VK, false,
+      offsetof(struct config_account, access_token), NULL },
+    { "user_token", CONFIG_P_VK, false,
+      offsetof(struct config_account, user_token), NULL },
 };
 
 #define CONFIG_ACCT_NSECRETS nitems(config_acct_secrets)
@@ -1674,6 +1732,9 @@ enum {
     CONFIG_ACCT_MODE,           /* telegram: webhook or poll */
     CONFIG_ACCT_CHANNEL,        /* youtube: channel_threads */
     CONFIG_ACCT_VIDEOS,         /* youtube: video_ids */
+    CONFIG_ACCT_MODERATE,       /* categories that trigger moderation */
+    CONFIG_ACCT_MOD_ACTION,     /* moderate_action */
+    CONFIG_ACCT_DRY_RUN,
     CONFIG_ACCT_SECRET0,
 };
 
@@ -1681,7 +1742,7 @@ enum {
 
 static const char *const config_acct_plain[CONFIG_ACCT_SECRET0] = {
     "platform", "id", "name", "self_ids", "mode", "channel_threads",
-    "video_ids",
+    "video_ids", "moderate", "moderate_action", "dry_run",
 };
 static const char *const config_acct_forms[3] = { "", "_file", "_env" };
 static const enum config_secret_kind config_acct_kinds[3] = {
@@ -1950,6 +2011,74 @@ config_account_poll(struct config_ctx *ctx, const char *path,
     }
 }
 
+/* A list of categories, or [] for none (a list config_strlist refuses). */
+static void
+config_categories(struct config_ctx *ctx, const char *path,
+    struct fy_node *key, struct fy_node *val, char ***out, size_t *n)
+{
+    if (config_is_type(val, FYNT_SEQUENCE) &&
+        fy_node_sequence_item_count(val) == 0)
+        return;
+    config_strlist(ctx, path, key, val, true, config_check_name,
+        "expected a category or a list of them", out, n);
+}
+
+/* moderate, moderate_action, dry_run: this account's moderation. */
+static void
+config_account_moderation(struct config_ctx *ctx, const char *path,
+    struct fy_node **keys, struct fy_node **vals, unsigned platform,
+    struct config_account *a)
+{
+    char sub[CONFIG_PATH_MAX];
+    const char *text, *why;
+    int i;
+
+    i = CONFIG_ACCT_MODERATE;
+    if (keys[i] != NULL) {
+        config_join(sub, sizeof(sub), path, "moderate");
+        a->moderate_set = true;
+        config_categories(ctx, sub, keys[i], vals[i], &a->moderate,
+            &a->nmoderate);
+    }
+    i = CONFIG_ACCT_MOD_ACTION;
+    if (keys[i] != NULL) {
+        config_join(sub, sizeof(sub), path, "moderate_action");
+        if ((text = config_text(vals[i])) == NULL ||
+            (why = config_check_mod_action(text)) != NULL)
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "expected hide or delete");
+        else if (platform == CONFIG_P_TELEGRAM && strcmp(text, "hide") == 0)
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "telegram messages cannot be hidden, only deleted");
+        else if ((a->moderate_action = xstrdup(text)) == NULL)
+            config_oom(ctx, config_at(vals[i], keys[i]), sub);
+    }
+    i = CONFIG_ACCT_DRY_RUN;
+    if (keys[i] != NULL) {
+        config_join(sub, sizeof(sub), path, "dry_run");
+        text = config_text(vals[i]);
+        a->dry_run_set = true;
+        if (text != NULL && strcmp(text, "true") == 0)
+            a->dry_run = true;
+        else if (text == NULL || strcmp(text, "false") != 0)
+            config_error(ctx, config_at(vals[i], keys[i]), sub,
+                "expected true or false");
+    }
+}
+
+static void
+config_parse_moderation(struct config_ctx *ctx, const char *path,
+    struct fy_node *key, struct fy_node *val)
+{
+    struct config *cfg = ctx->cfg;
+
+    config_strv_free(cfg->moderation.categories, cfg->moderation.ncategories);
+    cfg->moderation.categories = NULL;
+    cfg->moderation.ncategories = 0;
+    config_categories(ctx, path, key, val, &cfg->moderation.categories,
+        &cfg->moderation.ncategories);
+}
+
 /* One accounts[] entry into a (zeroed, owned by the config). */
 static void
 config_parse_account(struct config_ctx *ctx, const char *path,
@@ -2035,6 +2164,7 @@ config_parse_account(struct config_ctx *ctx, const char *path,
     for (size_t s = 0; s < CONFIG_ACCT_NSECRETS; s++)
         config_account_secret(ctx, path, item, keys, vals, platform, s, a);
     config_account_poll(ctx, path, item, keys, vals, platform, a);
+    config_account_moderation(ctx, path, keys, vals, platform, a);
 }
 
 static void
@@ -2124,6 +2254,8 @@ config_account_clear(struct config_account *a)
     xfree(a->name);
     config_strv_free(a->self_ids, a->nself_ids);
     config_strv_free(a->video_ids, a->nvideo_ids);
+    config_strv_free(a->moderate, a->nmoderate);
+    xfree(a->moderate_action);
     for (size_t s = 0; s < CONFIG_ACCT_NSECRETS; s++)
         crypto_free_secret(*(char **)((char *)a +
             config_acct_secrets[s].off));
@@ -2401,6 +2533,12 @@ config_free(struct config *cfg)
         xfree(cfg->canned[i].text);
     }
     xfree(cfg->canned);
+    xfree(cfg->platforms.facebook.api_base);
+    xfree(cfg->platforms.instagram.api_base);
+    xfree(cfg->platforms.vk.api_base);
+    xfree(cfg->platforms.vk.version);
+    xfree(cfg->moderation.action);
+    config_strv_free(cfg->moderation.categories, cfg->moderation.ncategories);
     xfree(cfg->platforms.telegram.api_base);
     xfree(cfg->platforms.youtube.api_base);
     if (cfg->ruleset != NULL)
@@ -2580,4 +2718,35 @@ config_role_name(enum config_role role)
     if ((unsigned)role >= nitems(config_role_names))
         return "?";
     return config_role_names[role];
+}
+
+const struct config_account *
+config_find_account(const struct config *cfg, const char *platform,
+    const char *id)
+{
+    for (size_t i = 0; platform != NULL && id != NULL &&
+        i < cfg->naccounts; i++) {
+        if (strcmp(cfg->accounts[i].platform, platform) == 0 &&
+            strcmp(cfg->accounts[i].id, id) == 0)
+            return &cfg->accounts[i];
+    }
+    return NULL;
+}
+
+void
+config_moderation(const struct config *cfg, const struct config_account *a,
+    char *const **categories, size_t *n, const char **action, bool *dry_run)
+{
+    bool own = a != NULL && a->moderate_set;
+
+    *categories = own ? a->moderate : cfg->moderation.categories;
+    *n = own ? a->nmoderate : cfg->moderation.ncategories;
+    *action = a != NULL && a->moderate_action != NULL ?
+        a->moderate_action : cfg->moderation.action;
+    *dry_run = cfg->moderation.dry_run ||
+        (a != NULL && a->dry_run_set && a->dry_run);
+    /* Telegram cannot hide: it deletes only when the account says so. */
+    if (*n == 0 || (a != NULL && strcmp(a->platform, CONNECTOR_TELEGRAM) ==
+        0 && strcmp(*action, "hide") == 0))
+        *action = NULL;
 }

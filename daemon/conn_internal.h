@@ -15,6 +15,8 @@
 
 #include "connector.h"
 #include "item.h"
+#include "outbound.h"
+#include "util.h"
 
 /* Room for a JSON path such as "entry[12].changes[999].value.from". */
 #define CONN_PATH_MAX 128

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "conn_internal.h"
 #include "connector.h"
 #include "crypto.h"
@@ -681,4 +682,166 @@ meta_parse(const struct connector_account *accounts, size_t naccounts,
 out:
     json_decref(root);
     return conn_errs_finish(&e);
+}
+
+/* ---------------------------------------------------------------------
+ * Outbound: the Graph API calls of an action (outbound.h)
+ * ------------------------------------------------------------------ */
+
+/*
+ * Graph error codes that mean "slow down" (facebook/README.md §5):
+ * app, user and Page limits, the per-call limit and the Business Use
+ * Case limits of Pages, Instagram and Messenger.
+ */
+static const json_int_t meta_rate_codes[] = { 4, 17, 32, 613, 80001, 80002,
+    80006 };
+/* Transient: unknown error, service unavailable. */
+static const json_int_t meta_transient_codes[] = { 1, 2 };
+
+static bool
+meta_code_in(json_int_t code, const json_int_t *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (set[i] == code)
+            return true;
+    }
+    return false;
+}
+
+/* The comment a public reply goes under: the thread's top comment. */
+static const char *
+meta_reply_target(json_t *item)
+{
+    const char *kind = outbound_item_str(item, "kind");
+    const char *parent = outbound_item_str(item, "parent");
+
+    if (kind != NULL && strcmp(kind, "reply") == 0 && parent != NULL)
+        return parent;
+    return outbound_item_str(item, "native_id");
+}
+
+static int
+meta_out_dm(const struct outbound_action *a, bool instagram,
+    struct outbound_request *r, char *err, size_t errlen)
+{
+    const char *to = outbound_item_str(a->item, "conversation");
+    json_t *body;
+    char *s;
+
+    if (to == NULL)
+        to = outbound_item_str(a->item, "author.id");
+    if (to == NULL) {
+        snprintf(err, errlen, "item: no conversation to answer");
+        return -1;
+    }
+    body = instagram ?
+        json_pack("{s:{s:s},s:{s:s}}", "recipient", "id", to,
+            "message", "text", a->text) :
+        json_pack("{s:{s:s},s:s,s:{s:s}}", "recipient", "id", to,
+            "messaging_type", "RESPONSE", "message", "text", a->text);
+    if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+        json_decref(body);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_decref(body);
+    r->method = "POST";
+    buf_printf(&r->url, "%s/me/messages", a->api_base);
+    buf_puts(&r->body, s);
+    xfree(s);
+    r->headers[0] = "Content-Type: application/json";
+    outbound_bearer(r, a->token);
+    buf_printf(&r->show, "POST /me/messages recipient=%s", to);
+    return 0;
+}
+
+int
+meta_out_build(const struct outbound_action *a, bool instagram,
+    struct outbound_request *r, char *err, size_t errlen)
+{
+    const char *id = outbound_item_str(a->item, "native_id");
+    const char *kind = outbound_item_str(a->item, "kind");
+    const char *hide_key = instagram ? "hide" : "is_hidden";
+    bool dm = kind != NULL && strcmp(kind, "dm") == 0;
+
+    if (id == NULL) {
+        snprintf(err, errlen, "item: native_id missing");
+        return -1;
+    }
+    r->idempotent = true;
+    if (dm && a->type != OUTBOUND_REPLY) {
+        snprintf(err, errlen, "unsupported: a private message cannot be "
+            "hidden or deleted");
+        return -1;
+    }
+    switch (a->type) {
+    case OUTBOUND_HIDE:
+    case OUTBOUND_UNHIDE:
+        r->method = "POST";
+        buf_printf(&r->url, "%s/", a->api_base);
+        buf_urlencode(&r->url, id);
+        outbound_form(&r->body, hide_key,
+            a->type == OUTBOUND_HIDE ? "true" : "false");
+        buf_printf(&r->show, "POST /%s %s", id, r->body.data);
+        break;
+    case OUTBOUND_DELETE:
+        r->method = "DELETE";
+        buf_printf(&r->url, "%s/", a->api_base);
+        buf_urlencode(&r->url, id);
+        buf_printf(&r->show, "DELETE /%s", id);
+        break;
+    case OUTBOUND_REPLY:
+        r->idempotent = false;
+        if (dm)
+            return meta_out_dm(a, instagram, r, err, errlen);
+        id = meta_reply_target(a->item);
+        r->method = "POST";
+        buf_printf(&r->url, "%s/", a->api_base);
+        buf_urlencode(&r->url, id);
+        buf_puts(&r->url, instagram ? "/replies" : "/comments");
+        outbound_form(&r->body, "message", a->text);
+        buf_printf(&r->show, "POST /%s/%s", id,
+            instagram ? "replies" : "comments");
+        break;
+    default:
+        snprintf(err, errlen, "unsupported: %s on %s",
+            outbound_type_name(a->type), instagram ? "instagram" :
+            "facebook");
+        return -1;
+    }
+    if (r->body.len > 0)
+        r->headers[0] = "Content-Type: application/x-www-form-urlencoded";
+    outbound_bearer(r, a->token);
+    return 0;
+}
+
+void
+meta_out_judge(long status, json_t *body, struct outbound_result *res)
+{
+    json_t *error = json_object_get(body, "error");
+    json_int_t code;
+    const char *id;
+
+    if (status >= 200 && status < 300 && error == NULL) {
+        res->verdict = OUTBOUND_DONE;
+        if ((id = json_string_value(json_object_get(body, "id"))) == NULL)
+            id = json_string_value(json_object_get(body, "message_id"));
+        outbound_detail(res, "%s", id != NULL ? id : "ok");
+        return;
+    }
+    code = json_integer_value(json_object_get(error, "code"));
+    outbound_detail(res, "%lld: %s", (long long)code,
+        json_is_string(json_object_get(error, "message")) ?
+        json_string_value(json_object_get(error, "message")) :
+        "no error object");
+    if (meta_code_in(code, meta_rate_codes, nitems(meta_rate_codes))) {
+        res->verdict = OUTBOUND_RETRY;
+        res->rate_limited = true;
+    } else if (status >= 500 || status == 429 ||
+        meta_code_in(code, meta_transient_codes,
+        nitems(meta_transient_codes))) {
+        res->verdict = OUTBOUND_RETRY;
+    } else {
+        res->verdict = OUTBOUND_FAILED;
+    }
 }

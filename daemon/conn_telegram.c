@@ -12,10 +12,12 @@
  * Deleted messages produce no update for bots.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "conn_internal.h"
 #include "connector.h"
 #include "item.h"
@@ -395,4 +397,115 @@ telegram_parse_updates(const struct connector_account *a, const char *body,
 out:
     json_decref(root);
     return conn_errs_finish(&e);
+}
+
+/* ---------------------------------------------------------------------
+ * Outbound: the Bot API calls of an action (outbound.h)
+ * ------------------------------------------------------------------ */
+
+/* The chat and message numbers of an item, from conversation and id. */
+static int
+telegram_out_target(json_t *item, long long *chat, long long *msg)
+{
+    const char *conv = outbound_item_str(item, "conversation");
+    const char *native = outbound_item_str(item, "native_id");
+    const char *us = native != NULL ? strrchr(native, '_') : NULL;
+    long lc, lm;
+
+    if (conv == NULL || us == NULL ||
+        util_parse_long(conv, LONG_MIN, LONG_MAX, &lc) == -1 ||
+        util_parse_long(us + 1, 1, LONG_MAX, &lm) == -1)
+        return -1;
+    *chat = lc;
+    *msg = lm;
+    return 0;
+}
+
+int
+telegram_out_build(const struct outbound_action *a,
+    struct outbound_request *r, char *err, size_t errlen)
+{
+    long long chat, msg;
+    const char *method;
+    json_t *body;
+    char *s;
+
+    if (telegram_out_target(a->item, &chat, &msg) == -1) {
+        snprintf(err, errlen, "item: no chat and message id");
+        return -1;
+    }
+    switch (a->type) {
+    case OUTBOUND_DELETE:
+        method = "deleteMessage";
+        r->idempotent = true;
+        body = json_pack("{s:I,s:I}", "chat_id", (json_int_t)chat,
+            "message_id", (json_int_t)msg);
+        buf_printf(&r->show, "POST /bot<token>/deleteMessage chat_id=%lld "
+            "message_id=%lld", chat, msg);
+        break;
+    case OUTBOUND_REPLY:
+        method = "sendMessage";
+        r->idempotent = false;
+        body = json_pack("{s:I,s:s,s:{s:I,s:b}}", "chat_id",
+            (json_int_t)chat, "text", a->text, "reply_parameters",
+            "message_id", (json_int_t)msg, "allow_sending_without_reply", 1);
+        buf_printf(&r->show, "POST /bot<token>/sendMessage chat_id=%lld "
+            "reply_to=%lld", chat, msg);
+        break;
+    default:
+        snprintf(err, errlen, "unsupported: telegram messages cannot be "
+            "%s; only deleted", a->type == OUTBOUND_UNHIDE ? "unhidden" :
+            a->type == OUTBOUND_RESTORE ? "restored" : "hidden");
+        return -1;
+    }
+    if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+        json_decref(body);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_decref(body);
+    r->method = "POST";
+    buf_printf(&r->url, "%s/bot%s/%s", a->api_base, a->token, method);
+    buf_puts(&r->body, s);
+    xfree(s);
+    r->headers[0] = "Content-Type: application/json";
+    return 0;
+}
+
+void
+telegram_out_judge(long status, json_t *body, enum outbound_type type,
+    struct outbound_result *res)
+{
+    json_t *result = json_object_get(body, "result");
+    json_t *params = json_object_get(body, "parameters");
+    const char *desc = json_string_value(json_object_get(body,
+        "description"));
+    json_int_t after;
+
+    if (json_is_true(json_object_get(body, "ok"))) {
+        res->verdict = OUTBOUND_DONE;
+        if (json_is_integer(json_object_get(result, "message_id")))
+            outbound_detail(res, "%lld", (long long)json_integer_value(
+                json_object_get(result, "message_id")));
+        else
+            outbound_detail(res, "ok");
+        return;
+    }
+    outbound_detail(res, "%ld: %s", status, desc != NULL ? desc :
+        "no Bot API answer");
+    if ((after = json_integer_value(json_object_get(params,
+        "retry_after"))) > 0) {
+        res->verdict = OUTBOUND_RETRY;
+        res->rate_limited = true;
+        res->retry_after_ms = (int64_t)after * 1000;
+    } else if (status >= 500 || status == 429) {
+        res->verdict = OUTBOUND_RETRY;
+    } else if (type == OUTBOUND_DELETE && desc != NULL &&
+        strstr(desc, "message to delete not found") != NULL) {
+        /* Gone already: what the delete wanted. */
+        res->verdict = OUTBOUND_DONE;
+        outbound_detail(res, "already deleted");
+    } else {
+        res->verdict = OUTBOUND_FAILED;
+    }
 }

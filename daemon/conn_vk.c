@@ -529,3 +529,181 @@ out:
     json_decref(root);
     return conn_errs_finish(&e);
 }
+
+/* ---------------------------------------------------------------------
+ * Outbound: the VK API calls of an action (outbound.h)
+ * ------------------------------------------------------------------ */
+
+/* Error codes (vk/README.md): slow down, and faults worth a retry. */
+#define VK_ERR_UNKNOWN      1
+#define VK_ERR_TOO_MANY     6
+#define VK_ERR_FLOOD        9
+#define VK_ERR_INTERNAL     10
+#define VK_ERR_CAPTCHA      14
+#define VK_ERR_DAILY        29
+
+/* How long each "slow down" waits when VK gives no time. */
+static const struct {
+    json_int_t code;
+    int64_t wait_ms;
+} vk_rate_waits[] = {
+    { VK_ERR_TOO_MANY, 1000 },
+    { VK_ERR_FLOOD, 60 * 1000 },
+    { VK_ERR_CAPTCHA, 10 * 60 * 1000 },
+    { VK_ERR_DAILY, 60 * 60 * 1000 },
+};
+
+/*
+ * messages.send's random_id, an int32 that VK uses to drop a second
+ * send of the same message: derived from the action id, so every retry
+ * of one action carries the same value (FNV-1a, 31 bits, never 0).
+ */
+static unsigned long
+vk_random_id(const char *action_id)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)action_id;
+        *p != '\0'; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    h &= 0x7fffffffu;
+    return h != 0 ? h : 1;
+}
+
+/* "<owner>_<id>" into its two numbers' texts. */
+static int
+vk_split_pair(const char *s, char *owner, char *id, size_t size)
+{
+    const char *us = s != NULL ? strrchr(s, '_') : NULL;
+
+    if (us == NULL || us == s || (size_t)(us - s) >= size ||
+        strlen(us + 1) >= size || us[1] == '\0')
+        return -1;
+    memcpy(owner, s, (size_t)(us - s));
+    owner[us - s] = '\0';
+    strcpy(id, us + 1);
+    return 0;
+}
+
+int
+vk_out_build(const struct outbound_action *a, struct outbound_request *r,
+    char *err, size_t errlen)
+{
+    static const char *const methods[OUTBOUND_TYPE_COUNT_] = {
+        [OUTBOUND_HIDE] = "wall.deleteComment",
+        [OUTBOUND_UNHIDE] = "wall.restoreComment",
+        [OUTBOUND_DELETE] = "wall.deleteComment",
+        [OUTBOUND_RESTORE] = "wall.restoreComment",
+    };
+    const char *kind = outbound_item_str(a->item, "kind");
+    const char *group = outbound_item_str(a->item, "account.id");
+    const char *native = outbound_item_str(a->item, "native_id");
+    const char *token = a->token, *method;
+    char owner[32], cid[32], powner[32], post[32], rnd[16];
+    bool dm = kind != NULL && strcmp(kind, "dm") == 0;
+
+    r->idempotent = true;
+    r->method = "POST";
+    if (a->type == OUTBOUND_REPLY && dm) {
+        const char *peer = outbound_item_str(a->item, "conversation");
+
+        if (peer == NULL) {
+            snprintf(err, errlen, "item: conversation (peer_id) missing");
+            return -1;
+        }
+        method = "messages.send";
+        snprintf(rnd, sizeof(rnd), "%lu", vk_random_id(a->id));
+        outbound_form(&r->body, "peer_id", peer);
+        outbound_form(&r->body, "random_id", rnd);
+        outbound_form(&r->body, "message", a->text);
+        buf_printf(&r->show, "POST /method/messages.send peer_id=%s "
+            "random_id=%s", peer, rnd);
+    } else if (dm) {
+        snprintf(err, errlen, "unsupported: a private message cannot be "
+            "hidden or deleted");
+        return -1;
+    } else if (vk_split_pair(native, owner, cid, sizeof(cid)) == -1) {
+        snprintf(err, errlen, "item: native_id is not <owner>_<comment>");
+        return -1;
+    } else if (a->type == OUTBOUND_REPLY) {
+        if (vk_split_pair(outbound_item_str(a->item, "conversation"),
+            powner, post, sizeof(post)) == -1 || group == NULL) {
+            snprintf(err, errlen, "item: conversation is not "
+                "<owner>_<post>");
+            return -1;
+        }
+        method = "wall.createComment";
+        outbound_form(&r->body, "owner_id", owner);
+        outbound_form(&r->body, "post_id", post);
+        outbound_form(&r->body, "from_group", group);
+        outbound_form(&r->body, "reply_to_comment", cid);
+        outbound_form(&r->body, "message", a->text);
+        outbound_form(&r->body, "guid", a->id);
+        buf_printf(&r->show, "POST /method/wall.createComment owner_id=%s "
+            "post_id=%s reply_to_comment=%s guid=%s", owner, post, cid,
+            a->id);
+    } else {
+        /* VK gives these to a moderator's user token only. */
+        method = methods[a->type];
+        if ((token = a->user_token) == NULL) {
+            snprintf(err, errlen, "account: %s needs user_token "
+                "(docs/config.md, accounts)", method);
+            return -1;
+        }
+        outbound_form(&r->body, "owner_id", owner);
+        outbound_form(&r->body, "comment_id", cid);
+        buf_printf(&r->show, "POST /method/%s owner_id=%s comment_id=%s",
+            method, owner, cid);
+    }
+    buf_printf(&r->url, "%s/%s", a->api_base, method);
+    outbound_form(&r->body, "v", a->api_version != NULL ?
+        a->api_version : "5.199");
+    outbound_form(&r->body, "access_token", token);
+    r->headers[0] = "Content-Type: application/x-www-form-urlencoded";
+    return 0;
+}
+
+void
+vk_out_judge(long status, json_t *body, enum outbound_type type,
+    struct outbound_result *res)
+{
+    json_t *error = json_object_get(body, "error"), *resp;
+    json_int_t code = json_integer_value(json_object_get(error,
+        "error_code"));
+    const char *msg = json_string_value(json_object_get(error,
+        "error_msg"));
+
+    (void)type;
+    if (status >= 200 && status < 300 && error == NULL &&
+        (resp = json_object_get(body, "response")) != NULL) {
+        res->verdict = OUTBOUND_DONE;
+        if (json_is_integer(resp))
+            outbound_detail(res, "%lld", (long long)json_integer_value(resp));
+        else if (json_is_integer(json_object_get(resp, "comment_id")))
+            outbound_detail(res, "%lld", (long long)json_integer_value(
+                json_object_get(resp, "comment_id")));
+        else
+            outbound_detail(res, "ok");
+        return;
+    }
+    if (error == NULL) {
+        res->verdict = status >= 500 || status == 429 ? OUTBOUND_RETRY :
+            OUTBOUND_FAILED;
+        outbound_detail(res, "HTTP %ld: no VK answer", status);
+        return;
+    }
+    outbound_detail(res, "%lld: %s", (long long)code,
+        msg != NULL ? msg : "-");
+    res->verdict = OUTBOUND_FAILED;
+    for (size_t i = 0; i < nitems(vk_rate_waits); i++) {
+        if (vk_rate_waits[i].code == code) {
+            res->verdict = OUTBOUND_RETRY;
+            res->rate_limited = true;
+            res->retry_after_ms = vk_rate_waits[i].wait_ms;
+        }
+    }
+    if (code == VK_ERR_UNKNOWN || code == VK_ERR_INTERNAL)
+        res->verdict = OUTBOUND_RETRY;
+}

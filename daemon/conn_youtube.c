@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "conn_internal.h"
 #include "connector.h"
 #include "item.h"
@@ -270,4 +271,102 @@ youtube_parse_comments(const struct connector_account *a, const char *body,
     char *err, size_t errlen)
 {
     return youtube_parse(a, body, len, page, false, out, err, errlen);
+}
+
+/* ---------------------------------------------------------------------
+ * Outbound: the Data API calls of an action (outbound.h)
+ * ------------------------------------------------------------------ */
+
+/* Google error reasons that mean "later" (youtube/README.md). */
+static const struct {
+    const char *reason;
+    bool rate;                  /* a limit, not a fault */
+    int64_t wait_ms;            /* -1: the executor's backoff */
+} youtube_retry_reasons[] = {
+    { "quotaExceeded", true, 60 * 60 * 1000 },
+    { "rateLimitExceeded", true, 60 * 1000 },
+    { "userRateLimitExceeded", true, 60 * 1000 },
+    { "backendError", false, -1 },
+};
+
+int
+youtube_out_build(const struct outbound_action *a,
+    struct outbound_request *r, char *err, size_t errlen)
+{
+    static const char *const status[OUTBOUND_TYPE_COUNT_] = {
+        [OUTBOUND_HIDE] = "heldForReview",
+        [OUTBOUND_UNHIDE] = "published",
+        [OUTBOUND_DELETE] = "rejected",
+        [OUTBOUND_RESTORE] = "published",
+    };
+    const char *id = outbound_item_str(a->item, "native_id");
+    const char *kind = outbound_item_str(a->item, "kind");
+    const char *parent = outbound_item_str(a->item, "parent");
+    json_t *body;
+    char *s;
+
+    if (id == NULL) {
+        snprintf(err, errlen, "item: native_id missing");
+        return -1;
+    }
+    r->method = "POST";
+    if (a->type != OUTBOUND_REPLY) {
+        r->idempotent = true;
+        buf_printf(&r->url, "%s/comments/setModerationStatus?id=",
+            a->api_base);
+        buf_urlencode(&r->url, id);
+        buf_printf(&r->url, "&moderationStatus=%s", status[a->type]);
+        buf_printf(&r->show, "POST /comments/setModerationStatus id=%s "
+            "moderationStatus=%s", id, status[a->type]);
+    } else {
+        /* Replies go under the thread's top comment. */
+        if (kind != NULL && strcmp(kind, "reply") == 0 && parent != NULL)
+            id = parent;
+        body = json_pack("{s:{s:s,s:s}}", "snippet", "parentId", id,
+            "textOriginal", a->text);
+        if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+            json_decref(body);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        json_decref(body);
+        r->idempotent = false;
+        buf_printf(&r->url, "%s/comments?part=snippet", a->api_base);
+        buf_puts(&r->body, s);
+        xfree(s);
+        r->headers[0] = "Content-Type: application/json";
+        buf_printf(&r->show, "POST /comments parentId=%s", id);
+    }
+    outbound_bearer(r, a->token);
+    return 0;
+}
+
+void
+youtube_out_judge(long status, json_t *body, struct outbound_result *res)
+{
+    json_t *error = json_object_get(body, "error");
+    json_t *first = json_array_get(json_object_get(error, "errors"), 0);
+    const char *reason = json_string_value(json_object_get(first,
+        "reason"));
+    const char *msg = json_string_value(json_object_get(error, "message"));
+    const char *id;
+
+    if (status >= 200 && status < 300) {
+        res->verdict = OUTBOUND_DONE;
+        id = json_string_value(json_object_get(body, "id"));
+        outbound_detail(res, "%s", id != NULL ? id : "ok");
+        return;
+    }
+    outbound_detail(res, "%ld %s: %s", status, reason != NULL ? reason :
+        "-", msg != NULL ? msg : "no error object");
+    res->verdict = status >= 500 || status == 429 ? OUTBOUND_RETRY :
+        OUTBOUND_FAILED;
+    for (size_t i = 0; reason != NULL && i < nitems(youtube_retry_reasons);
+        i++) {
+        if (strcmp(youtube_retry_reasons[i].reason, reason) != 0)
+            continue;
+        res->verdict = OUTBOUND_RETRY;
+        res->rate_limited = youtube_retry_reasons[i].rate;
+        res->retry_after_ms = youtube_retry_reasons[i].wait_ms;
+    }
 }

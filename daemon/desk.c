@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "actions.h"
 #include "alloc.h"
 #include "buf.h"
 #include "config.h"
@@ -30,6 +31,7 @@
 #include "item.h"
 #include "log.h"
 #include "metrics.h"
+#include "outbound.h"
 #include "queue.h"
 #include "util.h"
 
@@ -56,12 +58,15 @@ enum desk_op {
     DESK_OP_AWAY,               /* POST, DELETE /v1/agents/<name>/away */
     DESK_OP_QUEUES,             /* GET /v1/queues */
     DESK_OP_STATS,              /* GET /v1/stats */
+    DESK_OP_ACTION,             /* GET /v1/actions/<id> */
+    DESK_OP_UNDO,               /* POST /v1/actions/<id>/undo */
+    DESK_OP_RETRY,              /* POST /v1/actions/<id>/retry */
 };
 
 /* The actions of POST /v1/items/<id>/<action>. */
 static const char *const desk_actions[] = {
     "reply", "note", "label", "reassign", "escalate", "hide", "unhide",
-    "resolve", "reopen", "release",
+    "delete", "resolve", "reopen", "release",
 };
 
 /* One request from desk_handle to its callback. */
@@ -466,8 +471,11 @@ desk_act_done_cb(enum queue_status st, json_t *reply, void *arg)
     if (desk_refused(job, st, reply))
         return;
     v = desk_view(json_object_get(reply, "item"));
-    if ((aid = desk_str(reply, "action_id")) != NULL && v != NULL)
-        json_object_set_new(v, "action_id", json_string(aid));
+    if ((aid = desk_str(reply, "action_id")) != NULL) {
+        if (v != NULL)
+            json_object_set_new(v, "action_id", json_string(aid));
+        actions_kick(job->k->d->actions);
+    }
     metrics_add(job->k->d->metrics, "inboxd_desk_actions_total", "action",
         job->action, 1);
     if (strcmp(job->action, "resolve") == 0)
@@ -793,9 +801,140 @@ desk_act(struct desk_job *job)
             return;
         }
         desk_act_send(job, t, NULL);
+    } else if (strcmp(a, "delete") == 0 && job->role != CONFIG_ROLE_LEAD &&
+        job->role != CONFIG_ROLE_ADMIN) {
+        desk_fail(job, 403, "forbidden", "deleting on the platform is for "
+            "leads");
     } else {
-        /* hide, unhide, resolve, reopen, release: nothing to say. */
+        /* hide, unhide, delete, resolve, reopen, release: no arguments. */
         desk_act_send(job, NULL, NULL);
+    }
+}
+
+/* ------------------------------------------------------ outbound actions */
+
+/* Send op of the actions script: the audit cap and TTL, then args. */
+static void
+desk_actions_send(struct desk_job *job, const char *op, const char *a1,
+    const char *a2, const char *a3, queue_desk_cb *cb)
+{
+    char audit[24], ttl[24];
+    const char *args[5] = { audit, ttl, a1, a2, a3 };
+    size_t n = a3 != NULL ? 5 : a2 != NULL ? 4 : 3;
+
+    snprintf(audit, sizeof(audit), "%lld",
+        (long long)job->cfg->queue.audit_maxlen);
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)job->cfg->queue.item_ttl_ms);
+    if (queue_actions(job->k->d->queue, op, args, n, cb, job) == -1)
+        desk_fail(job, 503, "store_unavailable",
+            "the item store (Redis) is unreachable; retry later");
+}
+
+/* The script's refusals of an action request; true when answered. */
+static bool
+desk_action_refused(struct desk_job *job, enum queue_status st,
+    json_t *reply)
+{
+    const char *code = desk_str(reply, "error"), *state, *by;
+
+    if (st != QUEUE_UPDATED || code == NULL)
+        return desk_refused(job, st, reply);
+    state = desk_str(reply, "state");
+    by = desk_str(reply, "action_id");
+    if (strcmp(code, "not_found") == 0)
+        desk_fail(job, 404, "not_found", "no such action: %s", job->id);
+    else if (strcmp(code, "already_undone") == 0)
+        desk_fail(job, 409, "already_undone", "already undone by action %s",
+            by ? by : "-");
+    else if (strcmp(code, "invalid_state") == 0)
+        desk_fail(job, 409, "invalid_state", "the action is %s",
+            state ? state : "in another state");
+    else
+        desk_fail(job, 500, "internal", "unexpected answer %.40s", code);
+    return true;
+}
+
+/* An action hash as the API shows it: numbers as numbers, plus undo. */
+static json_t *
+desk_action_view(json_t *h)
+{
+    static const char *const nums[] = { "attempts", "http_status",
+        "requested_at", "started_at", "lease_until", "next_at", "done_at",
+        "undone_at", "retried_at" };
+    const char *why = NULL, *s;
+    json_t *v = json_deep_copy(h);
+    int t, u;
+
+    if (v == NULL)
+        return NULL;
+    json_object_del(v, "owner");
+    for (size_t i = 0; i < nitems(nums); i++) {
+        if ((s = desk_str(v, nums[i])) != NULL)
+            json_object_set_new(v, nums[i], json_integer(strtoll(s, NULL,
+                10)));
+    }
+    json_object_set_new(v, "dry_run", json_boolean(desk_str(v, "dry_run") &&
+        strcmp(desk_str(v, "dry_run"), "1") == 0));
+    t = outbound_type_from_name(desk_str(v, "type"));
+    u = t == -1 ? -1 : outbound_undo(desk_str(v, "platform"),
+        (enum outbound_type)t, &why);
+    json_object_set_new(v, "undo", u == -1 ? json_null() :
+        json_string(outbound_type_name((enum outbound_type)u)));
+    if (u == -1 && why != NULL)
+        json_object_set_new(v, "undo_impossible", json_string(why));
+    return v;
+}
+
+static void
+desk_action_get_cb(enum queue_status st, json_t *reply, void *arg)
+{
+    struct desk_job *job = arg;
+
+    if (desk_action_refused(job, st, reply))
+        return;
+    desk_ok(job, desk_action_view(json_object_get(reply, "action")));
+}
+
+static void
+desk_action_requested_cb(enum queue_status st, json_t *reply, void *arg)
+{
+    struct desk_job *job = arg;
+    const char *aid;
+
+    if (desk_action_refused(job, st, reply))
+        return;
+    aid = desk_str(reply, "action_id");
+    log_info("action %s: %s by %s", job->id, job->op == DESK_OP_UNDO ?
+        "undo requested" : "retry requested", job->actor);
+    actions_kick(job->k->d->actions);
+    desk_ok(job, json_pack("{s:s,s:s}", "action_id", aid ? aid : "",
+        job->op == DESK_OP_UNDO ? "undo_of" : "retry_of", job->id));
+}
+
+/* Undo: read the action, then ask for its inverse, if it has one. */
+static void
+desk_undo_get_cb(enum queue_status st, json_t *reply, void *arg)
+{
+    struct desk_job *job = arg;
+    json_t *h = json_object_get(reply, "action");
+    const char *why = NULL, *state;
+    int t, u;
+
+    if (desk_action_refused(job, st, reply))
+        return;
+    t = outbound_type_from_name(desk_str(h, "type"));
+    u = t == -1 ? -1 : outbound_undo(desk_str(h, "platform"),
+        (enum outbound_type)t, &why);
+    state = desk_str(h, "state");
+    if (u == -1) {
+        desk_fail(job, 409, "no_undo", "%s", why ? why : "no undo");
+    } else if (state == NULL || strcmp(state, "done") != 0) {
+        desk_fail(job, 409, "invalid_state", "only a done action can be "
+            "undone; this one is %s", state ? state : "unknown");
+    } else {
+        desk_actions_send(job, "undo", job->actor, job->id,
+            outbound_type_name((enum outbound_type)u),
+            desk_action_requested_cb);
     }
 }
 
@@ -841,6 +980,17 @@ desk_dispatch(struct desk_job *job)
         desk_args_add(&a, job->op == DESK_OP_STATS ? "1" : "0");
         desk_send(job, "stats", &a, desk_stats_done_cb);
         return;
+    case DESK_OP_ACTION:
+        desk_actions_send(job, "get", job->id, NULL, NULL,
+            desk_action_get_cb);
+        return;
+    case DESK_OP_UNDO:
+        desk_actions_send(job, "get", job->id, NULL, NULL, desk_undo_get_cb);
+        return;
+    case DESK_OP_RETRY:
+        desk_actions_send(job, "retry", job->actor, job->id, NULL,
+            desk_action_requested_cb);
+        return;
     }
 }
 
@@ -866,6 +1016,44 @@ desk_route_id(struct desk_job *job, const char *s, size_t len)
         }
     }
     if ((job->id = xstrdup(id)) == NULL) {
+        desk_fail(job, 500, "internal", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * /v1/actions/<id>[/undo|/retry]: an action id is a stream entry id,
+ * "<ms>-<seq>". 0, or -1 after answering.
+ */
+static int
+desk_route_action(struct desk_job *job, const char *rest,
+    enum desk_method m, bool lead)
+{
+    const char *slash = strchr(rest, '/');
+    size_t len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+
+    if (len == 0 || len > 48 || strspn(rest, "0123456789-") < len) {
+        desk_fail(job, 400, "invalid_request", "expected an action id "
+            "(<ms>-<seq>) in the path");
+        return -1;
+    }
+    if (m == DESK_GET && slash == NULL)
+        job->op = DESK_OP_ACTION;
+    else if (m == DESK_POST && slash != NULL && strcmp(slash, "/undo") == 0)
+        job->op = DESK_OP_UNDO;
+    else if (m == DESK_POST && slash != NULL &&
+        strcmp(slash, "/retry") == 0)
+        job->op = DESK_OP_RETRY;
+    else {
+        desk_fail(job, 404, "not_found", "no such endpoint");
+        return -1;
+    }
+    if (job->op == DESK_OP_RETRY && !lead) {
+        desk_fail(job, 403, "forbidden", "retrying an action is for leads");
+        return -1;
+    }
+    if ((job->id = xstrndup(rest, len)) == NULL) {
         desk_fail(job, 500, "internal", "out of memory");
         return -1;
     }
@@ -909,6 +1097,8 @@ desk_route(struct desk_job *job, const struct desk_request *req)
         }
         job->op = DESK_OP_ACT;
         return desk_route_id(job, rest, (size_t)(slash - rest));
+    } else if (util_str_has_prefix(p, "/v1/actions/")) {
+        return desk_route_action(job, p + strlen("/v1/actions/"), m, lead);
     } else if (util_str_has_prefix(p, "/v1/agents/") && m != DESK_GET &&
         (slash = strchr(p + strlen("/v1/agents/"), '/')) != NULL &&
         strcmp(slash, "/away") == 0) {

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "actions.h"
 #include "alloc.h"
 #include "buf.h"
 #include "config.h"
@@ -240,16 +241,19 @@ main_drain_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (d->inflight == 0 && d->drain_flush_ms == 0)
+    if (d->inflight == 0 && actions_busy(d->actions) == 0 &&
+        d->drain_flush_ms == 0)
         d->drain_flush_ms = now;
-    if (d->inflight == 0 && (http_unsent(d->http) == 0 ||
+    if (d->inflight == 0 && actions_busy(d->actions) == 0 &&
+        (http_unsent(d->http) == 0 ||
         now - d->drain_flush_ms >= MAIN_DRAIN_FLUSH_MS)) {
         log_info("drained; exiting");
         event_base_loopexit(d->base, NULL);
     } else if (now >= d->drain_deadline_ms) {
-        log_warnx("drain deadline passed with %u items unanswered and %u "
-            "replies unsent; those senders will retry", d->inflight,
-            http_unsent(d->http));
+        log_warnx("drain deadline passed with %u items unanswered, %u "
+            "replies unsent and %u actions in flight; senders will retry, "
+            "actions are taken over", d->inflight, http_unsent(d->http),
+            actions_busy(d->actions));
         event_base_loopexit(d->base, NULL);
     }
 }
@@ -263,6 +267,7 @@ daemon_shutdown(struct daemon *d)
     d->drain_deadline_ms = util_now_ms() + d->cfg->shutdown.drain_timeout_ms;
     http_stop_accepting(d->http);
     poller_stop(d->poller);     /* polling: finish batches, give leases */
+    actions_stop(d->actions);   /* take no more; in-flight ones finish */
     log_info("shutting down: %u items in flight, deadline %lld ms",
         d->inflight, (long long)d->cfg->shutdown.drain_timeout_ms);
     d->ev_drain = event_new(d->base, -1, EV_PERSIST, main_drain_cb, d);
@@ -352,6 +357,10 @@ main_run(struct daemon *d)
         (d->poller = poller_new(d)) == NULL)
         fatalx("cannot set up polling");
     poller_start(d->poller);
+    /* Outbound actions (docs/connectors.md, "Outbound actions"). */
+    if ((d->actions = actions_new(d)) == NULL)
+        fatalx("cannot set up the actions executor");
+    actions_start(d->actions);
 
     d->ev_term = evsignal_new(d->base, SIGTERM, main_signal_cb, d);
     d->ev_int = evsignal_new(d->base, SIGINT, main_signal_cb, d);
@@ -372,10 +381,13 @@ out:
     /* Pollers stop before the queue, which answers their last writes,
      * and are freed after it, before the HTTP client they use. */
     poller_stop(d->poller);
+    actions_stop(d->actions);
     /* queue first: its pending callbacks still answer their requests. */
     queue_free(d->queue);
     poller_free(d->poller);
+    /* Cancels the actions in flight; their leases run out in Redis. */
     curlev_free(d->curlev);
+    actions_free(d->actions);
     http_free(d->http);
     desk_free(d->desk);
     if (d->ev_drain)

@@ -249,13 +249,63 @@ pipeline_stored_cb(enum queue_status st, const char *queue,
     }
 }
 
+/*
+ * Does the account's moderation policy act on this new item? Only
+ * comments and replies of a configured account, decided into one of the
+ * policy's categories (shadow decisions never act). by names the rules
+ * that decided it, for the audit trail: "rules:<id>,<id>".
+ */
+static bool
+pipeline_auto_action(const struct config *cfg, const struct item *it,
+    struct queue_auto_action *act, char *by, size_t bylen)
+{
+    const struct config_account *a;
+    json_t *cls = item_classification(it), *hit, *c;
+    char *const *cats;
+    const char *action, *cat;
+    size_t n, i, o;
+    bool dry, hit_any = false;
+
+    if (item_kind(it) == ITEM_KIND_DM || (a = config_find_account(cfg,
+        item_platform(it), item_account(it))) == NULL)
+        return false;
+    config_moderation(cfg, a, &cats, &n, &action, &dry);
+    if (action == NULL)
+        return false;
+    json_array_foreach(json_object_get(cls, "categories"), i, c) {
+        for (size_t k = 0; k < n; k++)
+            hit_any |= strcmp(cats[k], json_string_value(c)) == 0;
+    }
+    if (!hit_any)
+        return false;
+    o = (size_t)snprintf(by, bylen, "rules:");
+    json_array_foreach(json_object_get(cls, "hits"), i, hit) {
+        cat = json_string_value(json_object_get(hit, "category"));
+        for (size_t k = 0; cat != NULL && k < n && o < bylen; k++) {
+            if (strcmp(cats[k], cat) != 0)
+                continue;
+            o += (size_t)snprintf(by + o, bylen - o, "%s%s",
+                by[o - 1] == ':' ? "" : ",",
+                json_string_value(json_object_get(hit, "rule")));
+            break;
+        }
+    }
+    act->type = action;
+    act->by = by;
+    act->dry_run = dry;
+    act->platform = item_platform(it);
+    act->account = item_account(it);
+    return true;
+}
+
 /* Dump and send the routed item; on -1 the job is finished. */
 static int
 pipeline_send(struct pipeline_job *job)
 {
     struct daemon *d = job->d;
     struct item *it = job->it;
-    char *json;
+    struct queue_auto_action act;
+    char *json, by[256];
     int rc;
 
     if ((json = item_dump(it)) == NULL) {
@@ -263,9 +313,10 @@ pipeline_send(struct pipeline_job *job)
         return -1;
     }
     if (job->op == PIPELINE_OP_NEW)
-        rc = queue_store(d->queue, item_id(it), item_queue(it), json,
-            strlen(json), job->cfg->queue.item_ttl_ms, pipeline_stored_cb,
-            job);
+        rc = queue_store_act(d->queue, item_id(it), item_queue(it), json,
+            strlen(json), job->cfg->queue.item_ttl_ms,
+            pipeline_auto_action(job->cfg, it, &act, by, sizeof(by)) ?
+            &act : NULL, pipeline_stored_cb, job);
     else
         rc = queue_update(d->queue, item_id(it), item_queue(it), json,
             strlen(json), job->cfg->queue.item_ttl_ms,

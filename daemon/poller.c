@@ -272,31 +272,6 @@ poller_cursor_format(const struct poller_cursor *c)
     return s;
 }
 
-int
-poller_url_escape(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char enc[3];
-
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-            ch == '.' || ch == '~') {
-            if (buf_append(b, s, 1) == -1)
-                return -1;
-            continue;
-        }
-        enc[0] = '%';
-        enc[1] = hex[ch >> 4];
-        enc[2] = hex[ch & 15];
-        if (buf_append(b, enc, 3) == -1)
-            return -1;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------------
  * Accounts
  * ------------------------------------------------------------------ */
@@ -842,20 +817,14 @@ struct poller *
 poller_new(struct daemon *d)
 {
     struct poller *p;
-    char host[64];
 
     if ((p = xcalloc(1, sizeof(*p))) == NULL)
         return NULL;
     p->d = d;
     TAILQ_INIT(&p->accts);
-    if (gethostname(host, sizeof(host)) == -1)
-        snprintf(host, sizeof(host), "localhost");
-    host[sizeof(host) - 1] = '\0';
     p->rng = (uint64_t)util_mono_us() ^ ((uint64_t)getpid() << 32) ^
         (uint64_t)util_now_ms();
-    snprintf(p->owner, sizeof(p->owner), "%s:%ld:%08llx", host,
-        (long)getpid(), (unsigned long long)(poller_rand(&p->rng) &
-        0xffffffffULL));
+    util_instance_name(p->owner, sizeof(p->owner));
     return p;
 }
 

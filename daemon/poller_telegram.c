@@ -294,7 +294,7 @@ poller_tg_fetch(struct poller_acct *pa)
         (st->offset > 0 && buf_printf(&url, "&offset=%lld",
         (long long)st->offset) == -1) ||
         buf_puts(&url, "&allowed_updates=") == -1 ||
-        poller_url_escape(&url, POLLER_TG_ALLOWED) == -1) {
+        buf_urlencode(&url, POLLER_TG_ALLOWED) == -1) {
         buf_free(&url);
         log_warnx("%s: cannot build the getUpdates URL", pa->name);
         poller_round_end(pa, POLLER_NEXT_BACKOFF, 0);

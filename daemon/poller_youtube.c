@@ -482,17 +482,17 @@ poller_yt_url(struct poller_acct *pa, struct buf *url)
         return -1;
     if (t->video != NULL) {
         if (buf_puts(url, "&videoId=") == -1 ||
-            poller_url_escape(url, t->video) == -1)
+            buf_urlencode(url, t->video) == -1)
             return -1;
     } else if (buf_puts(url, "&allThreadsRelatedToChannelId=") == -1 ||
-        poller_url_escape(url, pa->acct->id) == -1) {
+        buf_urlencode(url, pa->acct->id) == -1) {
         return -1;
     }
     if (y->token[0] != '\0' && (buf_puts(url, "&pageToken=") == -1 ||
-        poller_url_escape(url, y->token) == -1))
+        buf_urlencode(url, y->token) == -1))
         return -1;
     if (pa->acct->oauth_token == NULL && (buf_puts(url, "&key=") == -1 ||
-        poller_url_escape(url, pa->acct->api_key) == -1))
+        buf_urlencode(url, pa->acct->api_key) == -1))
         return -1;
     return 0;
 }

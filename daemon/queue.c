@@ -74,8 +74,11 @@ enum queue_code {
 /*
  * Store. KEYS: item hash, destination stream, all-items stream. ARGV:
  * json, queue, ttl seconds (0 = none), received-at ms, group, item id,
- * ingest maxlen (0 = uncapped). A deleted item (or the tombstone of a
- * delete that came first) is not stored again.
+ * ingest maxlen (0 = uncapped); with an automatic action, also its
+ * type, by, dry run (1/0), platform, account and the actions stream: its
+ * request is appended there with the new item, in the same step. A
+ * deleted item (or the tombstone of a delete that came first) is not
+ * stored again.
  */
 static const char queue_store_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
@@ -96,6 +99,11 @@ static const char queue_store_lua[] =
     "    'id', ARGV[6], 'queue', ARGV[2])\n"
     "else\n"
     "  redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
+    "end\n"
+    "if ARGV[8] then\n"
+    "  redis.call('XADD', ARGV[13], '*', 'type', ARGV[8], 'item', ARGV[6],\n"
+    "    'platform', ARGV[11], 'account', ARGV[12], 'by', ARGV[9],\n"
+    "    'requested_at', ARGV[4], 'dry_run', ARGV[10])\n"
     "end\n"
     "return {1, ARGV[2], sid}\n";
 
@@ -250,6 +258,7 @@ enum queue_script {
     QUEUE_SCRIPT_CURSOR,
     QUEUE_SCRIPT_QUOTA,
     QUEUE_SCRIPT_DESK,          /* queue_desk.c; answers one JSON string */
+    QUEUE_SCRIPT_ACTIONS,       /* queue_actions.c; likewise */
     QUEUE_SCRIPT_COUNT_
 };
 
@@ -271,6 +280,7 @@ static const struct {
     [QUEUE_SCRIPT_CURSOR] = { "cursor", queue_cursor_lua },
     [QUEUE_SCRIPT_QUOTA] = { "quota", queue_quota_lua },
     [QUEUE_SCRIPT_DESK] = { "desk", queue_desk_lua, true },
+    [QUEUE_SCRIPT_ACTIONS] = { "actions", queue_actions_lua },
 };
 
 static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {
@@ -860,15 +870,15 @@ queue_desk_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     if (r->type == REDIS_REPLY_ERROR) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
-        log_warnx("redis desk %s failed: %.*s", cmd->name,
-            queue_err_len(r), r->str);
+        log_warnx("redis %s %s failed: %.*s", queue_scripts[cmd->script].name,
+            cmd->name, queue_err_len(r), r->str);
     } else if (r->type != REDIS_REPLY_STRING ||
         (reply = json_loadb(r->str, r->len, 0, &jerr)) == NULL ||
         !json_is_object(reply)) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
-        log_warnx("redis desk %s: unexpected reply type %d", cmd->name,
-            r->type);
+        log_warnx("redis %s %s: unexpected reply type %d",
+            queue_scripts[cmd->script].name, cmd->name, r->type);
     } else {
         st = QUEUE_UPDATED;
     }
@@ -1271,13 +1281,28 @@ queue_store(struct queue *q, const char *item_id, const char *queue,
     const char *json, size_t jsonlen, int64_t ttl_ms, queue_store_cb *cb,
     void *arg)
 {
+    return queue_store_act(q, item_id, queue, json, jsonlen, ttl_ms, NULL,
+        cb, arg);
+}
+
+int
+queue_store_act(struct queue *q, const char *item_id, const char *queue,
+    const char *json, size_t jsonlen, int64_t ttl_ms,
+    const struct queue_auto_action *act, queue_store_cb *cb, void *arg)
+{
     struct queue_cmd *cmd;
 
     if (!q->up || q->ac == NULL)
         return -1;
     if ((cmd = queue_script_new(q, QUEUE_SCRIPT_STORE, item_id, queue, cb,
-        arg)) != NULL && queue_item_args(q, cmd, item_id, queue, json,
-        jsonlen, ttl_ms) == -1) {
+        arg)) != NULL && (queue_item_args(q, cmd, item_id, queue, json,
+        jsonlen, ttl_ms) == -1 || (act != NULL &&
+        (queue_cmd_str(cmd, act->type) == -1 ||
+        queue_cmd_str(cmd, act->by) == -1 ||
+        queue_cmd_str(cmd, act->dry_run ? "1" : "0") == -1 ||
+        queue_cmd_str(cmd, act->platform) == -1 ||
+        queue_cmd_str(cmd, act->account) == -1 ||
+        queue_cmd_key(q, cmd, "actions", "") == -1)))) {
         queue_cmd_free(cmd);
         cmd = NULL;
     }
@@ -1466,9 +1491,10 @@ queue_quota_take(struct queue *q, const char *name, int64_t units,
  * The responders' desk (queue_desk.c; docs/redis.md, "The desk")
  * ------------------------------------------------------------------ */
 
-int
-queue_desk(struct queue *q, const char *op, const char *const *args,
-    size_t nargs, queue_desk_cb *cb, void *arg)
+/* A script that answers JSON (the desk, the actions): op and its args. */
+static int
+queue_json_script(struct queue *q, enum queue_script script, const char *op,
+    const char *const *args, size_t nargs, queue_desk_cb *cb, void *arg)
 {
     struct queue_cmd *cmd;
     bool ok;
@@ -1476,7 +1502,7 @@ queue_desk(struct queue *q, const char *op, const char *const *args,
     if (!q->up || q->ac == NULL || nargs + 3 > QUEUE_ARGS_MAX ||
         (cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT)) == NULL)
         return -1;
-    cmd->script = QUEUE_SCRIPT_DESK;
+    cmd->script = script;
     cmd->desk_cb = cb;
     cmd->arg = arg;
     ok = (cmd->name = xstrdup(op)) != NULL &&
@@ -1487,9 +1513,25 @@ queue_desk(struct queue *q, const char *op, const char *const *args,
         ok = queue_cmd_str(cmd, args[i]) == 0;
     if (ok && queue_script_send(q, cmd) == 0)
         return 0;
-    log_warnx("cannot send the desk %s command to redis", op);
+    log_warnx("cannot send the %s %s command to redis",
+        queue_scripts[script].name, op);
     queue_cmd_free(cmd);
     return -1;
+}
+
+int
+queue_desk(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg)
+{
+    return queue_json_script(q, QUEUE_SCRIPT_DESK, op, args, nargs, cb, arg);
+}
+
+int
+queue_actions(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg)
+{
+    return queue_json_script(q, QUEUE_SCRIPT_ACTIONS, op, args, nargs, cb,
+        arg);
 }
 
 /* XGROUP CREATE for every remembered queue name. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "util.h"
@@ -291,4 +292,22 @@ bool
 util_str_has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void
+util_instance_name(char *out, size_t len)
+{
+    uint64_t x = (uint64_t)util_mono_us() ^ ((uint64_t)getpid() << 32) ^
+        (uint64_t)util_now_ms();
+    char host[64];
+
+    if (gethostname(host, sizeof(host)) == -1)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    /* splitmix64's finalizer: the low bits of the clocks mixed in. */
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    snprintf(out, len, "%s:%ld:%08llx", host, (long)getpid(),
+        (unsigned long long)(x & 0xffffffffULL));
 }

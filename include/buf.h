@@ -1,12 +1,14 @@
 /*
  * buf: a growable byte buffer with a ceiling fixed at init. Appends past
- * the ceiling fail (-1) and leave the buffer as it was. The data is always
+ * the ceiling fail (-1) and leave the buffer as it was, but set failed, so
+ * a run of appends can be checked once at the end. The data is always
  * NUL-terminated for convenience; len does not count the NUL.
  */
 #ifndef INBOXD_BUF_H
 #define INBOXD_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct buf {
@@ -14,6 +16,7 @@ struct buf {
     size_t len;
     size_t cap;
     size_t max;
+    bool failed;        /* an append failed since init or reset */
 };
 
 void buf_init(struct buf *b, size_t max);
@@ -27,5 +30,7 @@ void buf_reset(struct buf *b);
 /* Hand the data to the caller (xfree it); the buffer is left empty. */
 char *buf_steal(struct buf *b);
 void buf_free(struct buf *b);
+/* Append s percent-encoded for a URL or a form: all but A-Z a-z 0-9 -._~ */
+int buf_urlencode(struct buf *b, const char *s);
 
 #endif

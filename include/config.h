@@ -54,6 +54,19 @@ struct config_account {
     char *bot_token;            /* telegram: for the Bot API */
     char *api_key;              /* youtube: Data API key */
     char *oauth_token;          /* youtube: OAuth token */
+    char *access_token;         /* facebook, instagram, vk: for actions */
+    char *user_token;           /* vk: a moderator's token (wall.*Comment) */
+    /*
+     * Auto-moderation overrides (docs/config.md, "moderation"): given
+     * when moderate_set / action / dry_run_set say so, else moderation.*
+     * applies; config_moderation() gives the result.
+     */
+    bool moderate_set;
+    char **moderate;            /* categories; may be empty: none */
+    size_t nmoderate;
+    char *moderate_action;      /* "hide", "delete"; NULL: not given */
+    bool dry_run_set;
+    bool dry_run;
     /*
      * Polling (docs/connectors.md, "Polling"), resolved at load. poll:
      * a telegram bot in mode poll (the default without webhook_secret
@@ -145,6 +158,13 @@ struct config {
     /* The platforms' API endpoints and polling rhythm (docs/config.md). */
     struct {
         struct {
+            char *api_base;         /* Graph API root with its version */
+        } facebook, instagram;
+        struct {
+            char *api_base;         /* "https://api.vk.com/method" */
+            char *version;          /* the "v" parameter */
+        } vk;
+        struct {
             char *api_base;         /* "https://api.telegram.org" */
             int64_t poll_timeout_s; /* getUpdates long-poll timeout */
         } telegram;
@@ -163,6 +183,24 @@ struct config {
         int64_t request_timeout_ms; /* plus the long poll for getUpdates */
         uint64_t max_response;      /* bytes of one API response */
     } polling;
+
+    /* Outbound actions (actions.c; docs/config.md, "actions"). */
+    struct {
+        int64_t concurrency;        /* requests in flight per process */
+        int64_t interval_ms;        /* how often due actions are taken */
+        int64_t timeout_ms;         /* one request */
+        int64_t backoff_min_ms;     /* after a failure, doubling */
+        int64_t backoff_max_ms;
+        int64_t max_attempts;       /* then failed */
+    } actions;
+
+    /* Automatic moderation by the rules' decisions. */
+    struct {
+        char **categories;          /* decided into any: act */
+        size_t ncategories;
+        char *action;               /* "hide" or "delete" */
+        bool dry_run;               /* record only, everywhere */
+    } moderation;
 
     struct {
         int64_t drain_timeout_ms;
@@ -200,5 +238,19 @@ const struct config_token *config_find_token(const struct config *cfg,
     const char *presented, size_t len);
 
 const char *config_role_name(enum config_role role);
+
+/* The account platform:id of the snapshot, or NULL. */
+const struct config_account *config_find_account(const struct config *cfg,
+    const char *platform, const char *id);
+
+/*
+ * What the rules' decisions do on account a (docs/config.md,
+ * "moderation"): the categories that trigger an action, the action
+ * ("hide", "delete"), and whether it is only recorded. *action is NULL
+ * when nothing is done automatically on the account.
+ */
+void config_moderation(const struct config *cfg,
+    const struct config_account *a, char *const **categories, size_t *n,
+    const char **action, bool *dry_run);
 
 #endif

@@ -10,6 +10,7 @@
 
 struct event;
 struct event_base;
+struct actions;
 struct config;
 struct curlev;
 struct desk;
@@ -26,7 +27,8 @@ struct daemon {
     struct queue *queue;
     struct metrics *metrics;
     struct desk *desk;          /* the responders' API (desk.h) */
-    struct curlev *curlev;      /* outbound HTTP (pollers; actions later) */
+    struct curlev *curlev;      /* outbound HTTP (pollers, actions) */
+    struct actions *actions;    /* outbound actions' executor */
     struct poller *poller;      /* Telegram getUpdates, YouTube lists */
 
     unsigned inflight;          /* items submitted and not yet answered */

@@ -82,9 +82,6 @@ int64_t poller_backoff(int64_t *cur_ms, int64_t min_ms, int64_t max_ms,
 void poller_pacific_day(int64_t now_ms, char day[11],
     int64_t *next_reset_ms);
 
-/* Append s to b percent-encoded as a URL query value. -1 when full. */
-int poller_url_escape(struct buf *b, const char *s);
-
 /* Most ids a YouTube cursor remembers at its timestamp. */
 #define POLLER_CURSOR_IDS_MAX 100
 

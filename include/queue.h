@@ -75,6 +75,23 @@ int queue_store(struct queue *q, const char *item_id, const char *queue,
     const char *json, size_t jsonlen, int64_t ttl_ms, queue_store_cb *cb,
     void *arg);
 
+/* An outbound action asked for together with a new item (auto-moderation). */
+struct queue_auto_action {
+    const char *type;           /* "hide", "delete" */
+    const char *by;             /* who asks: "rules:<category>,..." */
+    bool dry_run;               /* record what would be done, do nothing */
+    const char *platform;
+    const char *account;
+};
+
+/*
+ * queue_store, and when act is not NULL and the item is new, append act's
+ * request to the actions stream in the same script (docs/redis.md).
+ */
+int queue_store_act(struct queue *q, const char *item_id, const char *queue,
+    const char *json, size_t jsonlen, int64_t ttl_ms,
+    const struct queue_auto_action *act, queue_store_cb *cb, void *arg);
+
 /*
  * Update a stored item with new content (an edit) or bring it back (a
  * restore), as one script (docs/redis.md): a live item gets the new json
@@ -186,6 +203,16 @@ typedef void queue_desk_cb(enum queue_status st, json_t *reply, void *arg);
  * failed, QUEUE_UNAVAILABLE. Return value as for queue_store.
  */
 int queue_desk(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg);
+
+/*
+ * The outbound actions (docs/redis.md, "Outbound actions"): run op
+ * ("take", "finish", "get", "undo", "retry") of the actions script with
+ * its arguments (ARGV after the prefix, the group and op: the audit cap,
+ * the action TTL, then the op's own). The actions module (actions.h) is
+ * its only caller. cb and return value as for queue_desk.
+ */
+int queue_actions(struct queue *q, const char *op, const char *const *args,
     size_t nargs, queue_desk_cb *cb, void *arg);
 
 /* Make sure each named queue's stream and consumer group exist. */

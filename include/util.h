@@ -41,4 +41,10 @@ int util_parse_addr(const char *s, char **host, int *port, char **unix_path);
 
 bool util_str_has_prefix(const char *s, const char *prefix);
 
+/*
+ * This process among those sharing one Redis: "<host>:<pid>:<random>",
+ * the owner of leases and the consumer of streams.
+ */
+void util_instance_name(char *out, size_t len);
+
 #endif

@@ -343,15 +343,15 @@ test_url_escape(void)
     int rc = 0;
 
     buf_init(&b, 256);
-    CHECK(poller_url_escape(&b, "[\"message\",\"edited_message\"]") == 0);
+    CHECK(buf_urlencode(&b, "[\"message\",\"edited_message\"]") == 0);
     CHECK_STR(b.data,
         "%5B%22message%22%2C%22edited_message%22%5D");
     buf_reset(&b);
-    CHECK(poller_url_escape(&b, "AZaz09-_.~ +/=") == 0);
+    CHECK(buf_urlencode(&b, "AZaz09-_.~ +/=") == 0);
     CHECK_STR(b.data, "AZaz09-_.~%20%2B%2F%3D");
     buf_free(&b);
     buf_init(&b, 4);
-    CHECK(poller_url_escape(&b, "[[") == -1);
+    CHECK(buf_urlencode(&b, "[[") == -1);
 out:
     buf_free(&b);
     return rc;
