@@ -42,6 +42,7 @@ config_test_env(void)
     setenv("CONFIG_TEST_LEAD_TOKEN", "lead-env-token", 1);
     setenv("CONFIG_TEST_VK_SECRET", "vk-env-secret", 1);
     setenv("CONFIG_TEST_YT_OAUTH", "yt-oauth-env", 1);
+    setenv("CONFIG_TEST_VK_USER", "vk-user-env", 1);
 }
 
 static struct config *
@@ -765,6 +766,82 @@ out:
 }
 
 static int
+test_moderation(void)
+{
+    struct config *cfg = config_test_load("moderation.yml");
+    struct config *def = config_test_load("defaults.yml");
+    const struct config_account *a;
+    char *const *cats;
+    const char *action;
+    size_t n;
+    bool dry;
+    int rc = 0;
+
+    CHECK(cfg != NULL && def != NULL);
+    CHECK(cfg->actions.concurrency == 4 && cfg->actions.timeout_ms == 2000);
+    CHECK(cfg->actions.max_attempts == 3);
+    CHECK(def->actions.concurrency == 16 && def->actions.interval_ms == 250);
+    CHECK(def->actions.backoff_min_ms == 1000);
+    CHECK(def->actions.backoff_max_ms == 300000);
+    CHECK_STR(cfg->platforms.vk.api_base, "http://127.0.0.1:9/method");
+    CHECK_STR(cfg->platforms.vk.version, "5.131");
+    CHECK_STR(def->platforms.facebook.api_base,
+        "https://graph.facebook.com/v21.0");
+    /* Nothing acts by default. */
+    config_moderation(def, NULL, &cats, &n, &action, &dry);
+    CHECK(action == NULL && n == 0);
+
+    CHECK((a = config_find_account(cfg, "facebook", "1")) != NULL);
+    CHECK_STR(a->access_token, "page-token");
+    config_moderation(cfg, a, &cats, &n, &action, &dry);
+    CHECK(n == 2 && strcmp(cats[1], "abuse") == 0);
+    CHECK_STR(action, "hide");
+    CHECK(!dry);
+
+    CHECK((a = config_find_account(cfg, "vk", "2")) != NULL);
+    CHECK_STR(a->user_token, "vk-user-env");
+    config_moderation(cfg, a, &cats, &n, &action, &dry);
+    CHECK(n == 1 && strcmp(cats[0], "spam") == 0);
+    CHECK_STR(action, "delete");
+    CHECK(dry);
+
+    /* Telegram cannot hide: it inherits nothing, and deletes when told. */
+    config_moderation(cfg, config_find_account(cfg, "telegram", "3"), &cats,
+        &n, &action, &dry);
+    CHECK(action == NULL);
+    config_moderation(cfg, config_find_account(cfg, "telegram", "4"), &cats,
+        &n, &action, &dry);
+    CHECK_STR(action, "delete");
+    /* moderate: [] turns it off for the account. */
+    config_moderation(cfg, config_find_account(cfg, "instagram", "5"), &cats,
+        &n, &action, &dry);
+    CHECK(action == NULL);
+    CHECK(config_find_account(cfg, "vk", "9") == NULL);
+out:
+    config_unref(cfg);
+    config_unref(def);
+    return rc;
+}
+
+static int
+test_bad_moderation(void)
+{
+    char *e = config_test_errors("bad_moderation.yml");
+    int rc = 0;
+
+    CHECK_CONTAINS(e, "moderation.categories[0]:");
+    CHECK_CONTAINS(e, "moderation.action: expected hide or delete");
+    CHECK_CONTAINS(e, "accounts[0].moderate_action: telegram messages "
+        "cannot be hidden, only deleted");
+    CHECK_CONTAINS(e, "accounts[0].dry_run: expected true or false");
+    CHECK_CONTAINS(e, "accounts[1].access_token: only for");
+    CHECK(config_test_lines(e) == 5);
+out:
+    xfree(e);
+    return rc;
+}
+
+static int
 test_bad_canned(void)
 {
     char *e = config_test_errors("bad_canned.yml");
@@ -816,6 +893,8 @@ static const struct check_case cases[] = {
     { "alloc_failures", test_alloc_failures },
     { "desk_keys", test_desk_keys },
     { "bad_canned", test_bad_canned },
+    { "moderation", test_moderation },
+    { "bad_moderation", test_bad_moderation },
 };
 
 CHECK_MAIN(cases)
