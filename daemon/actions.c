@@ -2,8 +2,8 @@
  * actions: the executor of outbound actions. Each round (every
  * actions.interval, or at once after a kick) asks the actions script
  * to "take" up to as many due actions as there are free request slots;
- * each taken action is leased to this process for the request timeout
- * plus a margin, so a process that dies mid-request loses nothing: the
+ * each taken action is leased to this process for twice the request
+ * timeout plus a second, so a process that dies mid-request loses nothing: the
  * lease runs out and another takes it (and leaves a non-idempotent one
  * uncertain instead of sending it twice).
  *
@@ -38,8 +38,9 @@
 #include "queue.h"
 #include "util.h"
 
-/* A lease is the request timeout plus this. */
-#define ACTIONS_LEASE_MARGIN_MS     30000
+/* A lease is twice the request timeout plus this: time to be taken,
+ * sent and recorded. */
+#define ACTIONS_LEASE_MARGIN_MS     1000
 /* Accounts paused by a rate limit, at most. */
 #define ACTIONS_PAUSES_MAX          64
 /* Bytes of the platform's answer that are judged. */
@@ -479,7 +480,7 @@ actions_round(struct actions *a)
     snprintf(ttl, sizeof(ttl), "%lld", (long long)cfg->queue.item_ttl_ms);
     snprintf(n, sizeof(n), "%ld", free_slots);
     snprintf(lease, sizeof(lease), "%lld", (long long)
-        (cfg->actions.timeout_ms + ACTIONS_LEASE_MARGIN_MS));
+        (2 * cfg->actions.timeout_ms + ACTIONS_LEASE_MARGIN_MS));
     buf_init(&paused, 64 * 1024);
     actions_paused_csv(a, &paused);
     args[0] = audit;
