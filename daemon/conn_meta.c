@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
 #include "conn_internal.h"
 #include "connector.h"
 #include "crypto.h"
@@ -726,7 +725,6 @@ meta_out_dm(const struct outbound_action *a, bool instagram,
 {
     const char *to = outbound_item_str(a->item, "conversation");
     json_t *body;
-    char *s;
 
     if (to == NULL)
         to = outbound_item_str(a->item, "author.id");
@@ -739,17 +737,10 @@ meta_out_dm(const struct outbound_action *a, bool instagram,
             "message", "text", a->text) :
         json_pack("{s:{s:s},s:s,s:{s:s}}", "recipient", "id", to,
             "messaging_type", "RESPONSE", "message", "text", a->text);
-    if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
-        json_decref(body);
-        snprintf(err, errlen, "out of memory");
+    if (outbound_json_body(r, body, err, errlen) == -1)
         return -1;
-    }
-    json_decref(body);
     r->method = "POST";
     buf_printf(&r->url, "%s/me/messages", a->api_base);
-    buf_puts(&r->body, s);
-    xfree(s);
-    r->headers[0] = "Content-Type: application/json";
     outbound_bearer(r, a->token);
     buf_printf(&r->show, "POST /me/messages recipient=%s", to);
     return 0;

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
 #include "conn_internal.h"
 #include "connector.h"
 #include "item.h"
@@ -428,7 +427,6 @@ telegram_out_build(const struct outbound_action *a,
     long long chat, msg;
     const char *method;
     json_t *body;
-    char *s;
 
     if (telegram_out_target(a->item, &chat, &msg) == -1) {
         snprintf(err, errlen, "item: no chat and message id");
@@ -458,17 +456,10 @@ telegram_out_build(const struct outbound_action *a,
             a->type == OUTBOUND_RESTORE ? "restored" : "hidden");
         return -1;
     }
-    if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
-        json_decref(body);
-        snprintf(err, errlen, "out of memory");
+    if (outbound_json_body(r, body, err, errlen) == -1)
         return -1;
-    }
-    json_decref(body);
     r->method = "POST";
     buf_printf(&r->url, "%s/bot%s/%s", a->api_base, a->token, method);
-    buf_puts(&r->body, s);
-    xfree(s);
-    r->headers[0] = "Content-Type: application/json";
     return 0;
 }
 

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
 #include "conn_internal.h"
 #include "connector.h"
 #include "item.h"
@@ -303,7 +302,6 @@ youtube_out_build(const struct outbound_action *a,
     const char *kind = outbound_item_str(a->item, "kind");
     const char *parent = outbound_item_str(a->item, "parent");
     json_t *body;
-    char *s;
 
     if (id == NULL) {
         snprintf(err, errlen, "item: native_id missing");
@@ -324,17 +322,10 @@ youtube_out_build(const struct outbound_action *a,
             id = parent;
         body = json_pack("{s:{s:s,s:s}}", "snippet", "parentId", id,
             "textOriginal", a->text);
-        if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
-            json_decref(body);
-            snprintf(err, errlen, "out of memory");
+        if (outbound_json_body(r, body, err, errlen) == -1)
             return -1;
-        }
-        json_decref(body);
         r->idempotent = false;
         buf_printf(&r->url, "%s/comments?part=snippet", a->api_base);
-        buf_puts(&r->body, s);
-        xfree(s);
-        r->headers[0] = "Content-Type: application/json";
         buf_printf(&r->show, "POST /comments parentId=%s", id);
     }
     outbound_bearer(r, a->token);

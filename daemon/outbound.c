@@ -126,6 +126,23 @@ outbound_detail(struct outbound_result *res, const char *fmt, ...)
     }
 }
 
+int
+outbound_json_body(struct outbound_request *r, json_t *body, char *err,
+    size_t errlen)
+{
+    char *s = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+
+    json_decref(body);
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    buf_puts(&r->body, s);
+    xfree(s);
+    r->headers[0] = "Content-Type: application/json";
+    return 0;
+}
+
 void
 outbound_bearer(struct outbound_request *r, const char *token)
 {

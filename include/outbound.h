@@ -167,5 +167,8 @@ int outbound_form(struct buf *b, const char *name, const char *value);
 void outbound_detail(struct outbound_result *res, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void outbound_bearer(struct outbound_request *r, const char *token);
+/* Take body (a reference) as the JSON request body; -1 with err set. */
+int outbound_json_body(struct outbound_request *r, json_t *body, char *err,
+    size_t errlen);
 
 #endif
