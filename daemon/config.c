@@ -111,6 +111,7 @@ static config_check_fn config_check_debug;
 static config_check_fn config_check_api_base;
 static config_check_fn config_check_vk_version;
 static config_check_fn config_check_mod_action;
+static config_check_fn config_check_nonempty;
 
 /*
  * Every scalar option. Lists (rules.dirs, queues.names, tokens, routes) and
@@ -238,6 +239,8 @@ static const struct config_option config_options[] = {
 
     OPT("log.level", CONFIG_T_LEVEL, "info", 0, 0, RELOAD, log.level),
     OPT_STR("log.debug", NULL, config_check_debug, RELOAD, log.debug),
+
+    OPT_STR("user", NULL, config_check_nonempty, RESTART, user),
 };
 
 #define CONFIG_NOPTIONS nitems(config_options)
@@ -2533,6 +2536,7 @@ config_free(struct config *cfg)
         xfree(cfg->canned[i].text);
     }
     xfree(cfg->canned);
+    xfree(cfg->user);
     xfree(cfg->platforms.facebook.api_base);
     xfree(cfg->platforms.instagram.api_base);
     xfree(cfg->platforms.vk.api_base);

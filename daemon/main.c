@@ -10,6 +10,8 @@
  * but the loop's own end.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +303,32 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/*
+ * Become user (and its groups) once the listening socket is bound, like
+ * the OpenBSD daemons: nothing after this needs root. Fatal when it
+ * cannot be done, so a daemon meant to drop root never runs as root.
+ */
+static void
+main_drop_privileges(const char *user)
+{
+    struct passwd *pw;
+
+    if ((pw = getpwnam(user)) == NULL)
+        fatalx("user %s: no such user", user);
+    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+        return;
+    if (geteuid() != 0)
+        fatalx("user %s: only root can switch to another user", user);
+    /* As root, setgid and setuid set the real, effective and saved ids. */
+    if (setgroups(0, NULL) == -1 || initgroups(pw->pw_name, pw->pw_gid) ==
+        -1 || setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+        fatalx("cannot drop privileges to %s: %s", user, strerror(errno));
+    if (setuid(0) != -1)
+        fatalx("dropped privileges to %s but could become root again",
+            user);
+    log_info("running as %s (uid %ld)", user, (long)pw->pw_uid);
+}
+
 static const struct metrics_family_decl main_metrics[] = {
     {"inboxd_reloads_total", METRICS_COUNTER,
         "Configuration reloads by result."},
@@ -352,6 +380,8 @@ main_run(struct daemon *d)
         fatalx("cannot set up the responders' desk");
     if ((d->http = http_new(d)) == NULL)
         goto out;
+    if (d->cfg->user != NULL)
+        main_drop_privileges(d->cfg->user);
     /* Polling (docs/connectors.md, "Polling"). */
     if ((d->curlev = curlev_new(d->base)) == NULL ||
         (d->poller = poller_new(d)) == NULL)

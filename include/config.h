@@ -206,6 +206,8 @@ struct config {
         int64_t drain_timeout_ms;
     } shutdown;
 
+    char *user;                 /* run as this user once bound; NULL: stay */
+
     struct {
         enum log_level level;
         char *debug;            /* subsystems list, may be NULL */
