@@ -31,6 +31,17 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
     return 0;
 }
 
+int
+crypto_hmac_sha1(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[CRYPTO_SHA1_LEN])
+{
+    unsigned int n = CRYPTO_SHA1_LEN;
+
+    if (HMAC(EVP_sha1(), key, (int)keylen, data, len, out, &n) == NULL)
+        return -1;
+    return 0;
+}
+
 bool
 crypto_equal(const void *a, const void *b, size_t n)
 {

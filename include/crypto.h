@@ -10,11 +10,16 @@
 #include <stddef.h>
 
 #define CRYPTO_SHA256_LEN 32
+#define CRYPTO_SHA1_LEN 20
 
 void crypto_sha256(const void *data, size_t len,
     unsigned char out[CRYPTO_SHA256_LEN]);
 int crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
     size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
+/* HMAC-SHA1: only for Meta's legacy X-Hub-Signature (the test fakes send
+ * it beside the SHA-256 one); never for verifying anything. */
+int crypto_hmac_sha1(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[CRYPTO_SHA1_LEN]);
 /* Constant time in n: true when the n bytes are equal. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 /* Overwrite n bytes with zeros in a way the compiler keeps. */

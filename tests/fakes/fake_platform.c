@@ -1,15 +1,21 @@
 /*
- * fake_platform: scripted Telegram Bot API and YouTube Data API servers
- * for the integration tests (fake_platform.h). The server thread owns the
- * event base; the test thread touches only the shared lists below, under
- * the mutex, and the server polls them every 10 ms (a long poll held
- * here is answered within that of a response being queued). No libevent
- * threading support is needed: one thread uses the base at a time.
+ * fake_platform: the scripted platform server for the integration tests
+ * (fake_platform.h): the thread and its loop, the request path (record,
+ * drop, queued response, the platform's own answer, delay), the records
+ * and effects the tests read back. The platforms' answers are in
+ * fake_graph.c, fake_vk.c, fake_telegram.c and fake_youtube.c.
+ *
+ * The server thread owns the event base; the test thread touches only the
+ * shared lists, under the mutex, and the server polls them every 10 ms (a
+ * long poll held here is answered within that of a response being
+ * queued). No libevent threading support is needed: one thread uses the
+ * base at a time.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +34,11 @@
 
 #include "alloc.h"
 #include "buf.h"
+#include "fake_internal.h"
 #include "fake_platform.h"
 
 #define FAKE_TICK_MS        10
 #define FAKE_HOLD_MAX_MS    10000
-#define FAKE_BODY_MAX       (8u << 20)
 
 static const char fake_tg_empty[] = "{\"ok\":true,\"result\":[]}";
 static const char fake_tg_401[] =
@@ -50,49 +56,6 @@ static const char fake_yt_404[] =
 
 #define FAKE_YT_PATH "/youtube/v3/commentThreads"
 
-struct fake_resp {
-    TAILQ_ENTRY(fake_resp) entry;
-    char *prefix;
-    int status;
-    char *body;
-    char *header;
-};
-
-struct fake_held {
-    TAILQ_ENTRY(fake_held) entry;
-    struct evhttp_request *req;
-    char *path;
-    int64_t deadline_ms;
-};
-
-struct fake_rec {
-    char *method;
-    char *path;
-    char *uri;
-    char *body;
-    char *headers;              /* "name: value\n" lines */
-    int64_t at_ms;
-};
-
-struct fake_platform {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    bool thread_started;
-    struct event_base *base;
-    struct evhttp *http;
-    struct event *tick;
-    char url[64];
-
-    /* Shared with the test thread, under mu. */
-    bool stop;
-    char **tokens;
-    size_t ntokens;
-    TAILQ_HEAD(, fake_resp) resps;
-    TAILQ_HEAD(, fake_held) held;
-    struct fake_rec *recs;
-    size_t nrecs, caprecs;
-};
-
 int64_t
 fake_platform_now_ms(void)
 {
@@ -102,7 +65,7 @@ fake_platform_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool
+bool
 fake_has_prefix(const char *s, const char *prefix)
 {
     return prefix == NULL || strncmp(s, prefix, strlen(prefix)) == 0;
@@ -114,6 +77,8 @@ fake_reason(int status)
     switch (status) {
     case 200:
         return "OK";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
     case 401:
@@ -140,28 +105,49 @@ fake_reason(int status)
  * Server thread
  * ------------------------------------------------------------------ */
 
+/* Add "Name: value" lines (separated by '\n') to the answer. */
+static void
+fake_add_headers(struct evkeyvalq *out, const char *header)
+{
+    const char *p, *colon, *nl, *v;
+    char name[64], value[1024];
+    size_t n, vn;
+
+    for (p = header; p != NULL && *p != '\0'; p = nl ? nl + 1 : NULL) {
+        nl = strchr(p, '\n');
+        if ((colon = strchr(p, ':')) == NULL || (nl && colon > nl) ||
+            (n = (size_t)(colon - p)) >= sizeof(name))
+            continue;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        for (v = colon + 1; *v == ' '; v++)
+            ;
+        vn = nl ? (size_t)(nl - v) : strlen(v);
+        if (vn >= sizeof(value))
+            continue;
+        memcpy(value, v, vn);
+        value[vn] = '\0';
+        evhttp_add_header(out, name, value);
+    }
+}
+
 static void
 fake_reply(struct evhttp_request *req, int status, const char *body,
     const char *header)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    struct evbuffer *b = evbuffer_new();
-    char name[64];
-    const char *colon;
-    size_t n;
+    struct evbuffer *b;
 
+    /* 204 has neither a body nor its type (YouTube's moderation). */
+    if (status == 204) {
+        fake_add_headers(out, header);
+        evhttp_send_reply(req, status, fake_reason(status), NULL);
+        return;
+    }
     evhttp_add_header(out, "Content-Type",
         "application/json; charset=UTF-8");
-    if (header != NULL && (colon = strchr(header, ':')) != NULL &&
-        (n = (size_t)(colon - header)) < sizeof(name)) {
-        memcpy(name, header, n);
-        name[n] = '\0';
-        colon++;
-        while (*colon == ' ')
-            colon++;
-        evhttp_add_header(out, name, colon);
-    }
-    if (b != NULL)
+    fake_add_headers(out, header);
+    if ((b = evbuffer_new()) != NULL)
         evbuffer_add(b, body, strlen(body));
     evhttp_send_reply(req, status, fake_reason(status), b);
     if (b != NULL)
@@ -245,7 +231,8 @@ fake_method(enum evhttp_cmd_type cmd)
     }
 }
 
-static void
+/* Record the request; the record, or NULL when out of memory. */
+static struct fake_rec *
 fake_record(struct fake_platform *f, struct evhttp_request *req,
     const char *path)
 {
@@ -261,7 +248,7 @@ fake_record(struct fake_platform *f, struct evhttp_request *req,
         size_t cap = f->caprecs ? f->caprecs * 2 : 64;
 
         if ((v = xrealloc(f->recs, cap * sizeof(*v))) == NULL)
-            return;
+            return NULL;
         f->recs = v;
         f->caprecs = cap;
     }
@@ -283,6 +270,176 @@ fake_record(struct fake_platform *f, struct evhttp_request *req,
     TAILQ_FOREACH(kv, in, next)
         buf_printf(&hb, "%s: %s\n", kv->key, kv->value);
     rec->headers = buf_steal(&hb);
+    return rec;
+}
+
+/* ---------------------------------------------------------------------
+ * Delays and drops
+ * ------------------------------------------------------------------ */
+
+/* The first rule for path, left in place; mu held. */
+static struct fake_rule *
+fake_rule_find(struct fake_platform *f, const char *path)
+{
+    struct fake_rule *r;
+
+    TAILQ_FOREACH(r, &f->rules, entry) {
+        if (fake_has_prefix(path, r->prefix))
+            return r;
+    }
+    return NULL;
+}
+
+static void
+fake_rule_free(struct fake_rule *r)
+{
+    xfree(r->prefix);
+    xfree(r);
+}
+
+static void
+fake_later_free(struct fake_later *l)
+{
+    if (l->ev != NULL)
+        event_free(l->ev);
+    xfree(l->body);
+    xfree(l->header);
+    xfree(l);
+}
+
+/*
+ * Answer or drop what waited. A client that hung up meanwhile left the
+ * request detached from its connection (libevent keeps it for us):
+ * answering it is what frees it. A drop frees the connection, which
+ * closes the socket with nothing written.
+ */
+static void
+fake_later_run(struct fake_later *l)
+{
+    struct evhttp_connection *evcon;
+
+    if (!l->drop)
+        fake_reply(l->req, l->status, l->body, l->header);
+    else if ((evcon = evhttp_request_get_connection(l->req)) != NULL)
+        evhttp_connection_free(evcon);
+    else
+        evhttp_send_reply(l->req, 200, "OK", NULL);
+}
+
+static void
+fake_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct fake_later *l = arg;
+    struct fake_platform *f = l->f;
+
+    (void)fd;
+    (void)what;
+    pthread_mutex_lock(&f->mu);
+    TAILQ_REMOVE(&f->laters, l, entry);
+    fake_later_run(l);
+    fake_later_free(l);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/*
+ * Run l after ms on the loop (0: on its next turn, which for a drop is
+ * after the request callback has returned to libevent). Takes l; when the
+ * timer cannot be had, runs it now.
+ */
+static void
+fake_later_start(struct fake_platform *f, struct fake_later *l, int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+    l->f = f;
+    if ((l->ev = evtimer_new(f->base, fake_later_cb, l)) == NULL ||
+        evtimer_add(l->ev, &tv) == -1) {
+        fake_later_run(l);
+        fake_later_free(l);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&f->laters, l, entry);
+}
+
+/* Send the answer now, or later when a delay rule matches; mu held. */
+static void
+fake_finish(struct fake_platform *f, struct evhttp_request *req,
+    const char *path, int status, const char *body, const char *header)
+{
+    struct fake_rule *r = fake_rule_find(f, path);
+    struct fake_later *l;
+
+    if (r == NULL || r->drop) {
+        fake_reply(req, status, body, header);
+        return;
+    }
+    TAILQ_REMOVE(&f->rules, r, entry);
+    if ((l = xcalloc(1, sizeof(*l))) == NULL ||
+        (l->body = xstrdup(body)) == NULL ||
+        (header != NULL && (l->header = xstrdup(header)) == NULL)) {
+        if (l != NULL)
+            fake_later_free(l);
+        fake_reply(req, status, body, header);
+    } else {
+        l->req = req;
+        l->status = status;
+        fake_later_start(f, l, r->delay_ms);
+    }
+    fake_rule_free(r);
+}
+
+/* ---------------------------------------------------------------------
+ * The request path
+ * ------------------------------------------------------------------ */
+
+/* Hold a getUpdates with a timeout (a long poll); false: answer now. */
+static bool
+fake_hold(struct fake_platform *f, struct fake_call *c)
+{
+    const char *tv = fake_param(c, "timeout");
+    long long timeout;
+    struct fake_held *h;
+
+    if (!fake_parse_ll(tv, &timeout) || timeout <= 0 ||
+        (h = xcalloc(1, sizeof(*h))) == NULL)
+        return false;
+    if ((h->path = xstrdup(c->path)) == NULL) {
+        xfree(h);
+        return false;
+    }
+    h->req = c->req;
+    h->deadline_ms = fake_platform_now_ms() +
+        (timeout * 1000 < FAKE_HOLD_MAX_MS ? timeout * 1000 :
+        FAKE_HOLD_MAX_MS);
+    TAILQ_INSERT_TAIL(&f->held, h, entry);
+    return true;
+}
+
+/* The platform's own answer when nothing was queued; mu held. */
+static void
+fake_default(struct fake_call *c)
+{
+    const char *slash;
+
+    if (strncmp(c->path, "/bot", 4) == 0) {
+        if ((slash = strchr(c->path + 4, '/')) != NULL)
+            fake_telegram_serve(c, slash + 1);
+        else
+            fake_answer(c, 404, fake_tg_404, NULL);
+    } else if (strncmp(c->path, "/method/", 8) == 0) {
+        fake_vk_serve(c);
+    } else if (strncmp(c->path, "/youtube/", 9) == 0) {
+        if (fake_youtube_serve(c))
+            return;
+        if (fake_has_prefix(c->path, FAKE_YT_PATH))
+            fake_answer(c, 200, fake_yt_empty, NULL);
+        else
+            fake_answer(c, 404, fake_yt_404, NULL);
+    } else if (fake_graph_path(c->path)) {
+        fake_graph_serve(c);
+    } else {
+        fake_answer(c, 404, fake_yt_404, NULL);
+    }
 }
 
 static void
@@ -290,12 +447,12 @@ fake_request_cb(struct evhttp_request *req, void *arg)
 {
     struct fake_platform *f = arg;
     const char *uri = evhttp_request_get_uri(req), *q;
-    struct evkeyvalq params;
+    struct fake_rule *rule;
+    struct fake_later *l;
     struct fake_resp *r;
-    struct fake_held *h;
+    struct fake_rec *rec;
+    struct fake_call c;
     char path[1024];
-    const char *tv;
-    long timeout = 0;
     size_t n;
 
     q = strchr(uri, '?');
@@ -306,39 +463,40 @@ fake_request_cb(struct evhttp_request *req, void *arg)
     path[n] = '\0';
 
     pthread_mutex_lock(&f->mu);
-    fake_record(f, req, path);
+    rec = fake_record(f, req, path);
+    if ((rule = fake_rule_find(f, path)) != NULL && rule->drop) {
+        TAILQ_REMOVE(&f->rules, rule, entry);
+        fake_rule_free(rule);
+        /* Not from inside libevent's request callback: on the loop. */
+        if ((l = xcalloc(1, sizeof(*l))) != NULL) {
+            l->req = req;
+            l->drop = true;
+            fake_later_start(f, l, 0);
+        } else {
+            fake_reply(req, 500, "", NULL);
+        }
+        goto out;
+    }
     if (strncmp(path, "/bot", 4) == 0 && !fake_token_ok(f, path)) {
-        fake_reply(req, 401, fake_tg_401, NULL);
+        fake_finish(f, req, path, 401, fake_tg_401, NULL);
         goto out;
     }
     if ((r = fake_take(f, path)) != NULL) {
-        fake_serve(req, r);
+        fake_finish(f, req, path, r->status, r->body, r->header);
+        fake_resp_free(r);
         goto out;
     }
+    fake_call_init(&c, f, req, path, q ? q + 1 : NULL,
+        rec ? rec->body : NULL);
     if (fake_is_get_updates(path)) {
-        TAILQ_INIT(&params);
-        if (q != NULL && evhttp_parse_query_str(q + 1, &params) == 0 &&
-            (tv = evhttp_find_header(&params, "timeout")) != NULL)
-            timeout = strtol(tv, NULL, 10);
-        evhttp_clear_headers(&params);
-        if (timeout <= 0 || (h = xcalloc(1, sizeof(*h))) == NULL) {
-            fake_reply(req, 200, fake_tg_empty, NULL);
-            goto out;
-        }
-        h->req = req;
-        h->path = xstrdup(path);
-        h->deadline_ms = fake_platform_now_ms() +
-            (timeout * 1000 < FAKE_HOLD_MAX_MS ? timeout * 1000 :
-            FAKE_HOLD_MAX_MS);
-        TAILQ_INSERT_TAIL(&f->held, h, entry);
-        goto out;
+        if (!fake_hold(f, &c))
+            fake_answer(&c, 200, fake_tg_empty, NULL);
+    } else {
+        fake_default(&c);
     }
-    if (strncmp(path, "/bot", 4) == 0)
-        fake_reply(req, 404, fake_tg_404, NULL);
-    else if (fake_has_prefix(path, FAKE_YT_PATH))
-        fake_reply(req, 200, fake_yt_empty, NULL);
-    else
-        fake_reply(req, 404, fake_yt_404, NULL);
+    if (c.answered)
+        fake_finish(f, req, path, c.status, c.body, c.header);
+    fake_call_free(&c);
 out:
     pthread_mutex_unlock(&f->mu);
 }
@@ -414,12 +572,18 @@ fake_platform_start(void)
     struct sockaddr_in sin;
     socklen_t len = sizeof(sin);
     struct timeval tv = { 0, FAKE_TICK_MS * 1000 };
+    struct sigaction sa;
 
+    /* A delayed answer may be written to a client that hung up. */
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     if ((f = xcalloc(1, sizeof(*f))) == NULL)
         return NULL;
     pthread_mutex_init(&f->mu, NULL);
     TAILQ_INIT(&f->resps);
     TAILQ_INIT(&f->held);
+    TAILQ_INIT(&f->rules);
+    TAILQ_INIT(&f->laters);
     if ((f->base = event_base_new()) == NULL ||
         (f->http = evhttp_new(f->base)) == NULL ||
         (bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0)) ==
@@ -451,17 +615,40 @@ fake_platform_url(const struct fake_platform *f)
     return f->url;
 }
 
-void
-fake_platform_telegram_token(struct fake_platform *f, const char *token)
+/* Append a copy of s to a string list; mu held. */
+static void
+fake_strv_add(char ***vp, size_t *np, const char *s)
 {
     char **v;
 
-    pthread_mutex_lock(&f->mu);
-    if ((v = xrealloc(f->tokens, (f->ntokens + 1) * sizeof(*v))) != NULL) {
-        f->tokens = v;
-        if ((v[f->ntokens] = xstrdup(token)) != NULL)
-            f->ntokens++;
+    if ((v = xrealloc(*vp, (*np + 1) * sizeof(*v))) != NULL) {
+        *vp = v;
+        if ((v[*np] = xstrdup(s)) != NULL)
+            (*np)++;
     }
+}
+
+static void
+fake_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        xfree(v[i]);
+    xfree(v);
+}
+
+void
+fake_platform_telegram_token(struct fake_platform *f, const char *token)
+{
+    pthread_mutex_lock(&f->mu);
+    fake_strv_add(&f->tokens, &f->ntokens, token);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void
+fake_platform_graph_token(struct fake_platform *f, const char *token)
+{
+    pthread_mutex_lock(&f->mu);
+    fake_strv_add(&f->graph_tokens, &f->ngraph_tokens, token);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -524,144 +711,47 @@ fake_platform_queued(struct fake_platform *f, const char *prefix)
     return n;
 }
 
-size_t
-fake_platform_count(struct fake_platform *f, const char *prefix)
-{
-    size_t n = 0;
+/* ---------------------------------------------------------------------
+ * Failures the test scripts
+ * ------------------------------------------------------------------ */
 
-    pthread_mutex_lock(&f->mu);
-    for (size_t i = 0; i < f->nrecs; i++) {
-        if (f->recs[i].path != NULL && fake_has_prefix(f->recs[i].path,
-            prefix))
-            n++;
+static void
+fake_rule_add(struct fake_platform *f, const char *prefix, bool drop,
+    int ms)
+{
+    struct fake_rule *r;
+
+    if ((r = xcalloc(1, sizeof(*r))) == NULL)
+        return;
+    if ((r->prefix = xstrdup(prefix)) == NULL) {
+        xfree(r);
+        return;
     }
-    pthread_mutex_unlock(&f->mu);
-    return n;
-}
-
-int
-fake_platform_wait(struct fake_platform *f, const char *prefix, size_t n,
-    int timeout_ms)
-{
-    int64_t end = fake_platform_now_ms() + timeout_ms;
-
-    for (;;) {
-        if (fake_platform_count(f, prefix) >= n)
-            return 0;
-        if (fake_platform_now_ms() >= end)
-            return -1;
-        usleep(10 * 1000);
-    }
-}
-
-/* The i-th record for prefix; mu held. */
-static const struct fake_rec *
-fake_rec_find(struct fake_platform *f, const char *prefix, size_t i)
-{
-    for (size_t k = 0; k < f->nrecs; k++) {
-        if (f->recs[k].path == NULL ||
-            !fake_has_prefix(f->recs[k].path, prefix))
-            continue;
-        if (i-- == 0)
-            return &f->recs[k];
-    }
-    return NULL;
-}
-
-char *
-fake_platform_uri(struct fake_platform *f, const char *prefix, size_t i,
-    int64_t *at_ms)
-{
-    const struct fake_rec *rec;
-    char *s = NULL;
-
+    r->drop = drop;
+    r->delay_ms = ms > 0 ? ms : 0;
     pthread_mutex_lock(&f->mu);
-    if ((rec = fake_rec_find(f, prefix, i)) != NULL) {
-        s = rec->uri ? xstrdup(rec->uri) : NULL;
-        if (at_ms != NULL)
-            *at_ms = rec->at_ms;
-    }
+    TAILQ_INSERT_TAIL(&f->rules, r, entry);
     pthread_mutex_unlock(&f->mu);
-    return s;
 }
 
-char *
-fake_platform_method(struct fake_platform *f, const char *prefix, size_t i)
+void
+fake_platform_delay(struct fake_platform *f, const char *prefix, int ms)
 {
-    const struct fake_rec *rec;
-    char *s = NULL;
-
-    pthread_mutex_lock(&f->mu);
-    if ((rec = fake_rec_find(f, prefix, i)) != NULL && rec->method != NULL)
-        s = xstrdup(rec->method);
-    pthread_mutex_unlock(&f->mu);
-    return s;
+    fake_rule_add(f, prefix, false, ms);
 }
 
-char *
-fake_platform_body(struct fake_platform *f, const char *prefix, size_t i)
+void
+fake_platform_drop(struct fake_platform *f, const char *prefix)
 {
-    const struct fake_rec *rec;
-    char *s = NULL;
-
-    pthread_mutex_lock(&f->mu);
-    if ((rec = fake_rec_find(f, prefix, i)) != NULL && rec->body != NULL)
-        s = xstrdup(rec->body);
-    pthread_mutex_unlock(&f->mu);
-    return s;
-}
-
-char *
-fake_platform_param(struct fake_platform *f, const char *prefix, size_t i,
-    const char *name)
-{
-    struct evkeyvalq params;
-    const char *q, *v;
-    char *uri, *s = NULL;
-
-    if ((uri = fake_platform_uri(f, prefix, i, NULL)) == NULL)
-        return NULL;
-    TAILQ_INIT(&params);
-    if ((q = strchr(uri, '?')) != NULL &&
-        evhttp_parse_query_str(q + 1, &params) == 0 &&
-        (v = evhttp_find_header(&params, name)) != NULL)
-        s = xstrdup(v);
-    evhttp_clear_headers(&params);
-    xfree(uri);
-    return s;
-}
-
-char *
-fake_platform_header(struct fake_platform *f, const char *prefix, size_t i,
-    const char *name)
-{
-    const struct fake_rec *rec;
-    const char *p, *nl;
-    size_t n = strlen(name);
-    char *s = NULL;
-
-    pthread_mutex_lock(&f->mu);
-    rec = fake_rec_find(f, prefix, i);
-    for (p = rec ? rec->headers : NULL; p != NULL && *p != '\0';
-        p = nl + 1) {
-        if ((nl = strchr(p, '\n')) == NULL)
-            break;
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            p += n + 1;
-            while (*p == ' ')
-                p++;
-            s = xstrndup(p, (size_t)(nl - p));
-            break;
-        }
-    }
-    pthread_mutex_unlock(&f->mu);
-    return s;
+    fake_rule_add(f, prefix, true, 0);
 }
 
 void
 fake_platform_stop(struct fake_platform *f)
 {
     struct fake_resp *r;
+    struct fake_rule *rule;
+    struct fake_later *l;
 
     if (f == NULL)
         return;
@@ -670,9 +760,14 @@ fake_platform_stop(struct fake_platform *f)
         f->stop = true;
         pthread_mutex_unlock(&f->mu);
         pthread_join(f->thread, NULL);
-        /* Answer what the last tick may have left, then let libevent
-         * write it out. */
+        /* Answer what the last tick may have left and what waits for a
+         * timer, then let libevent write it out. */
         fake_tick_cb(-1, 0, f);
+        while ((l = TAILQ_FIRST(&f->laters)) != NULL) {
+            TAILQ_REMOVE(&f->laters, l, entry);
+            fake_later_run(l);
+            fake_later_free(l);
+        }
         event_base_loop(f->base, EVLOOP_NONBLOCK);
     }
     if (f->tick != NULL)
@@ -693,9 +788,22 @@ fake_platform_stop(struct fake_platform *f)
         xfree(f->recs[i].headers);
     }
     xfree(f->recs);
-    for (size_t i = 0; i < f->ntokens; i++)
-        xfree(f->tokens[i]);
-    xfree(f->tokens);
+    while ((rule = TAILQ_FIRST(&f->rules)) != NULL) {
+        TAILQ_REMOVE(&f->rules, rule, entry);
+        fake_rule_free(rule);
+    }
+    for (size_t i = 0; i < f->neffects; i++) {
+        xfree(f->effects[i].platform);
+        xfree(f->effects[i].kind);
+        xfree(f->effects[i].target);
+        xfree(f->effects[i].text);
+    }
+    xfree(f->effects);
+    fake_map_free(&f->gone);
+    fake_map_free(&f->vk_sent);
+    fake_map_free(&f->vk_guid);
+    fake_strv_free(f->tokens, f->ntokens);
+    fake_strv_free(f->graph_tokens, f->ngraph_tokens);
     pthread_mutex_destroy(&f->mu);
     xfree(f);
 }
