@@ -1,0 +1,643 @@
+/*
+ * Outbound actions end to end, against a real redis-server, real inboxd
+ * processes and the fake platforms of tests/fakes/: a signed Meta webhook
+ * with spam in it is stored, decided, hidden on the fake and audited; a
+ * reply reaches the fake exactly once even when its first attempt timed
+ * out (VK, idempotent) and is left uncertain, not re-sent, where the
+ * platform cannot deduplicate (Telegram); 429 with Retry-After is
+ * honoured; a permanent error shows on the item; undo and dry run; and a
+ * daemon killed with a request in flight has its actions taken over.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "check.h"
+#include "fake_platform.h"
+#include "fake_webhook.h"
+#include "harness.h"
+#include "util.h"
+
+#define SAMPLES     PROJECT_DIR "/tests/data/platforms/"
+#define PAGE        "137542570280222"
+#define PAGE_DRY    "137542570280333"
+#define META_SECRET "meta-app-secret"
+#define VK_GROUP    "192764727"
+#define TG_BOT      "123456789"
+#define TG_TOKEN    TG_BOT ":AAactionsTOKEN"
+#define SPAM        "FREE MONEY!!! click here http://bit.ly/xyz crypto " \
+    "giveaway, earn $5000 per day working from home"
+#define LEAD        "lena-token"
+#define AGENT       "alice-token"
+
+static struct it_redis redis;
+static struct it_daemon da;
+static struct fake_platform *fake;
+
+static const char *config_fmt =
+    "listen: 127.0.0.1:{{port}}\n"
+    "redis:\n"
+    "  address: {{redis}}\n"
+    "rules:\n"
+    "  dirs: [{{rules}}]\n"
+    "tokens:\n"
+    "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
+    "  - {name: alice, role: agent, token: alice-token}\n"
+    "  - {name: lena, role: lead, token: lena-token}\n"
+    "queues:\n"
+    "  names: [general, moderation]\n"
+    "routes:\n"
+    "  - {queue: moderation, category: [spam, abuse]}\n"
+    "moderation:\n"
+    "  categories: [spam]\n"
+    "actions:\n"
+    "  interval: 50ms\n"
+    "  timeout: 1s\n"
+    "  backoff_min: 100ms\n"
+    "  backoff_max: 400ms\n"
+    "  max_attempts: 4\n"
+    "platforms:\n"
+    "  facebook: {api_base: \"@FAKE@/v21.0\"}\n"
+    "  vk: {api_base: \"@FAKE@/method\"}\n"
+    "  telegram: {api_base: \"@FAKE@\"}\n"
+    "accounts:\n"
+    "  - {platform: facebook, id: \"" PAGE "\", app_secret: " META_SECRET
+    ", access_token: PAGE-TOK}\n"
+    "  - {platform: facebook, id: \"" PAGE_DRY "\", app_secret: " META_SECRET
+    ", access_token: PAGE-TOK, dry_run: true}\n"
+    "  - {platform: vk, id: " VK_GROUP ", secret: vks, access_token: "
+    "GROUP-TOK, user_token: USER-TOK, moderate: []}\n"
+    "  - {platform: telegram, id: " TG_BOT ", bot_token: \"" TG_TOKEN
+    "\", webhook_secret: tgs}\n";
+
+/* ------------------------------------------------------------- helpers */
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+static int
+start_daemon(struct it_daemon *d)
+{
+    const char *p = config_fmt, *at;
+    struct buf yaml;
+    int rc = 0;
+
+    /* The fake's URL wherever the config says @FAKE@. */
+    buf_init(&yaml, 16384);
+    while ((at = strstr(p, "@FAKE@")) != NULL) {
+        buf_append(&yaml, p, (size_t)(at - p));
+        buf_puts(&yaml, fake_platform_url(fake));
+        p = at + strlen("@FAKE@");
+    }
+    buf_puts(&yaml, p);
+    memset(d, 0, sizeof(*d));
+    if (yaml.failed || it_daemon_start(d, yaml.data, &redis) == -1 ||
+        it_daemon_wait_healthy(d, 10000) == -1)
+        rc = -1;
+    buf_free(&yaml);
+    return rc;
+}
+
+static json_t *
+get_json(const char *method, const char *path, const char *token,
+    const char *body, long *status)
+{
+    char *resp = NULL;
+    json_t *j = NULL;
+
+    if (it_http(&da, method, path, token, body, status, &resp, NULL) == 0) {
+        j = json_loads(resp, 0, NULL);
+        xfree(resp);
+    }
+    return j;
+}
+
+static long
+post_item(const char *json)
+{
+    long st = 0;
+    char *resp = NULL;
+
+    if (it_http(&da, "POST", "/v1/items", "test-token", json, &st, &resp,
+        NULL) == 0)
+        xfree(resp);
+    return st;
+}
+
+/* POST /v1/items/<id>/<action>; the action id it answers, new, or NULL. */
+static char *
+desk_act(const char *id, const char *action, const char *body,
+    const char *token)
+{
+    char path[256];
+    long st = 0;
+    json_t *j;
+    char *aid = NULL;
+
+    snprintf(path, sizeof(path), "/v1/items/%s/%s", id, action);
+    if ((j = get_json("POST", path, token, body ? body : "{}", &st)) !=
+        NULL && st == 200 && json_string_value(json_object_get(j,
+        "action_id")) != NULL)
+        aid = xstrdup(json_string_value(json_object_get(j, "action_id")));
+    json_decref(j);
+    return aid;
+}
+
+/* Wait until the action's state is one of states ("done|failed"). */
+static json_t *
+wait_action(const char *aid, const char *states, int ms)
+{
+    char path[128], want[64], all[128];
+    const char *st;
+    json_t *j = NULL;
+    long status;
+
+    snprintf(path, sizeof(path), "/v1/actions/%s", aid);
+    for (int waited = 0; waited <= ms; waited += 25) {
+        json_decref(j);
+        if ((j = get_json("GET", path, AGENT, NULL, &status)) != NULL &&
+            (st = json_string_value(json_object_get(j, "state"))) != NULL) {
+            snprintf(want, sizeof(want), "|%s|", st);
+            snprintf(all, sizeof(all), "|%s|", states);
+            if (strstr(all, want) != NULL)
+                return j;
+        }
+        sleep_ms(25);
+    }
+    fprintf(stderr, "  action %s: state %s, wanted %s\n", aid,
+        j ? json_string_value(json_object_get(j, "state")) : "?", states);
+    return j;
+}
+
+static char *
+hget(const char *key, const char *field)
+{
+    redisContext *c = it_redis_connect(&redis);
+    redisReply *r;
+    char *v = NULL;
+
+    if (c == NULL)
+        return NULL;
+    r = redisCommand(c, "HGET %s %s", key, field);
+    if (r != NULL && r->type == REDIS_REPLY_STRING)
+        v = xstrdup(r->str);
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
+/* The newest audit entry for item with action name, as "k=v " text. */
+static char *
+audit_find(const char *item, const char *action)
+{
+    redisContext *c = it_redis_connect(&redis);
+    redisReply *r;
+    struct buf b;
+    char *out = NULL;
+
+    if (c == NULL)
+        return NULL;
+    r = redisCommand(c, "XREVRANGE inboxd:audit + - COUNT 1000");
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+        i < r->elements && out == NULL; i++) {
+        redisReply *f = r->element[i]->element[1];
+        bool it = false, ac = false;
+
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            it |= strcmp(f->element[k]->str, "item") == 0 &&
+                strcmp(f->element[k + 1]->str, item) == 0;
+            ac |= strcmp(f->element[k]->str, "action") == 0 &&
+                strcmp(f->element[k + 1]->str, action) == 0;
+        }
+        if (!it || !ac)
+            continue;
+        buf_init(&b, 8192);
+        for (size_t k = 0; k + 1 < f->elements; k += 2)
+            buf_printf(&b, "%s=%s ", f->element[k]->str,
+                f->element[k + 1]->str);
+        out = buf_steal(&b);
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    return out;
+}
+
+static char *
+item_json(const char *platform, const char *native, const char *kind,
+    const char *account, const char *conv, const char *text)
+{
+    json_t *j = json_pack("{s:s,s:s,s:s,s:{s:s},s:{s:s,s:s},s:s,s:i}",
+        "platform", platform, "native_id", native, "kind", kind,
+        "account", "id", account, "author", "id", "77", "name", "Jane",
+        "text", text, "created_at", 1795426800);
+    char *s;
+
+    if (conv != NULL)
+        json_object_set_new(j, "conversation", json_string(conv));
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* A Meta feed webhook with one comment on page, written by a customer. */
+static char *
+feed_webhook(const char *page, const char *comment_id, const char *text)
+{
+    json_t *j = json_pack("{s:s,s:[{s:s,s:i,s:[{s:s,s:{s:{s:s,s:s},s:s,"
+        "s:s,s:s,s:s,s:s,s:s,s:i}}]}]}",
+        "object", "page", "entry", "id", page, "time", 1795426800,
+        "changes", "field", "feed", "value", "from", "id", "1440971912666228",
+        "name", "Jane Roe", "item", "comment", "comment_id", comment_id,
+        "post_id", "137542570280222_139560936744456", "parent_id",
+        "137542570280222_139560936744456", "verb", "add", "message", text,
+        "created_time", 1795426800);
+    char *s = json_dumps(j, JSON_COMPACT);
+
+    json_decref(j);
+    return s;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/* Webhook in -> stored -> decided spam -> hide at the fake -> audited. */
+static int
+test_auto_hide_from_webhook(void)
+{
+    char url[256], *body = NULL, *resp = NULL, *audit = NULL, *v = NULL;
+    char *e = NULL;
+    long st = 0;
+    int rc = 0;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/meta", da.port);
+    body = feed_webhook(PAGE, "139560936755999_1001", SPAM);
+    CHECK(fake_webhook_meta(url, META_SECRET, body, &st, &resp) == 0);
+    CHECK(st == 200);
+    CHECK(fake_platform_wait_effects(fake, "hide", 1, 5000) == 0);
+    CHECK((e = fake_platform_effect(fake, "hide", 0)) != NULL);
+    CHECK_STR(e, "facebook hide 139560936755999_1001");
+    /* The Page token went as a bearer token, never in the URL. */
+    CHECK((v = fake_platform_header(fake, "/v21.0/139560936755999_1001", 0,
+        "Authorization")) != NULL);
+    CHECK_STR(v, "Bearer PAGE-TOK");
+    for (int i = 0; i < 100 && audit == NULL; i++) {
+        audit = audit_find("facebook:139560936755999_1001", "action_done");
+        if (audit == NULL)
+            sleep_ms(20);
+    }
+    CHECK(audit != NULL);
+    CHECK_CONTAINS(audit, "by=rules:en.spam.");
+    CHECK_CONTAINS(audit, "type=hide");
+    CHECK_CONTAINS(audit, "status=200");
+    CHECK_CONTAINS(audit, "request=POST /139560936755999_1001 is_hidden=true");
+    XFREE(&v);
+    CHECK((v = hget("inboxd:item:facebook:139560936755999_1001", "hidden"))
+        != NULL);
+    CHECK_STR(v, "1");
+out:
+    xfree(body);
+    xfree(resp);
+    xfree(audit);
+    xfree(v);
+    xfree(e);
+    return rc;
+}
+
+/* An account in dry run: the action is recorded with its request; no call. */
+static int
+test_dry_run(void)
+{
+    char url[256], *body = NULL, *resp = NULL, *aid = NULL;
+    json_t *a = NULL;
+    long st = 0;
+    int rc = 0;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/meta", da.port);
+    body = feed_webhook(PAGE_DRY, "139560936755999_2002", SPAM);
+    CHECK(fake_webhook_meta(url, META_SECRET, body, &st, &resp) == 0);
+    CHECK(st == 200);
+    for (int i = 0; i < 200 && aid == NULL; i++) {
+        aid = hget("inboxd:item:facebook:139560936755999_2002",
+            "last_action");
+        if (aid == NULL)
+            sleep_ms(20);
+    }
+    CHECK(aid != NULL);
+    CHECK((a = wait_action(aid, "dry_run", 3000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "dry_run");
+    CHECK(json_is_true(json_object_get(a, "dry_run")));
+    CHECK_STR(json_string_value(json_object_get(a, "request")),
+        "POST /139560936755999_2002 is_hidden=true");
+    CHECK(fake_platform_count(fake, "/v21.0/139560936755999_2002") == 0);
+out:
+    json_decref(a);
+    xfree(body);
+    xfree(resp);
+    xfree(aid);
+    return rc;
+}
+
+/*
+ * A VK DM reply whose first attempt times out (the fake sends it, then
+ * answers too late): retried with the same random_id, and VK (the fake)
+ * sends one message.
+ */
+static int
+test_vk_reply_exactly_once(void)
+{
+    const char *id = "vk:" VK_GROUP "_326596496_5";
+    char *item = item_json("vk", VK_GROUP "_326596496_5", "dm", VK_GROUP,
+        "326596496", "Where is my parcel?");
+    char *aid = NULL, *b0 = NULL, *b1 = NULL, *e = NULL;
+    json_t *a = NULL;
+    int rc = 0;
+
+    CHECK(post_item(item) == 202);
+    fake_platform_delay(fake, "/method/messages.send", 1600);
+    CHECK((aid = desk_act(id, "reply", "{\"text\":\"On its way!\"}", AGENT))
+        != NULL);
+    CHECK((a = wait_action(aid, "done|failed|uncertain", 8000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "done");
+    CHECK(json_integer_value(json_object_get(a, "attempts")) == 2);
+    CHECK(fake_platform_count(fake, "/method/messages.send") == 2);
+    CHECK(fake_platform_effects(fake, "dm") == 1);
+    CHECK((e = fake_platform_effect(fake, "dm", 0)) != NULL);
+    CHECK_CONTAINS(e, "On its way!");
+    /* Both attempts carried the same random_id. */
+    CHECK((b0 = fake_platform_body(fake, "/method/messages.send", 0)) !=
+        NULL);
+    CHECK((b1 = fake_platform_body(fake, "/method/messages.send", 1)) !=
+        NULL);
+    CHECK_STR(b0, b1);
+    CHECK_CONTAINS(b0, "random_id=");
+out:
+    json_decref(a);
+    xfree(item);
+    xfree(aid);
+    xfree(b0);
+    xfree(b1);
+    xfree(e);
+    return rc;
+}
+
+/*
+ * Telegram cannot deduplicate a send: a reply whose answer never came is
+ * uncertain, shown on the item, and not sent again until a lead says so.
+ */
+static int
+test_telegram_reply_uncertain(void)
+{
+    const char *id = "telegram:-1001234_77";
+    const char *send = "/bot" TG_TOKEN "/sendMessage";
+    char *item = item_json("telegram", "-1001234_77", "comment", TG_BOT,
+        "-1001234", "Is the shop open today?");
+    char *aid = NULL, *v = NULL, path[128];
+    json_t *a = NULL, *r = NULL;
+    long st;
+    int rc = 0;
+
+    CHECK(post_item(item) == 202);
+    fake_platform_delay(fake, send, 1600);
+    CHECK((aid = desk_act(id, "reply", "{\"text\":\"Yes, until 8pm\"}",
+        AGENT)) != NULL);
+    CHECK((a = wait_action(aid, "done|failed|uncertain", 6000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "uncertain");
+    CHECK_CONTAINS(json_string_value(json_object_get(a, "detail")),
+        "no answer");
+    sleep_ms(1500);
+    CHECK(fake_platform_count(fake, send) == 1);
+    CHECK(fake_platform_effects(fake, "reply") == 1);
+    CHECK((v = hget("inboxd:item:telegram:-1001234_77", "actions_failed")) !=
+        NULL);
+    CHECK_STR(v, "1");
+    /* Agents may not force it; a lead who checked the chat may. */
+    snprintf(path, sizeof(path), "/v1/actions/%s/retry", aid);
+    r = get_json("POST", path, AGENT, NULL, &st);
+    CHECK(st == 403);
+    json_decref(r);
+    r = get_json("POST", path, LEAD, NULL, &st);
+    CHECK(st == 200);
+    json_decref(a);
+    CHECK((a = wait_action(aid, "done", 4000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "done");
+    CHECK(fake_platform_count(fake, send) == 2);
+out:
+    json_decref(a);
+    json_decref(r);
+    xfree(item);
+    xfree(aid);
+    xfree(v);
+    return rc;
+}
+
+/* 429 with Retry-After: the next attempt waits at least that long. */
+static int
+test_rate_limit_retry_after(void)
+{
+    const char *native = "139560936755999_3003";
+    const char *path = "/v21.0/139560936755999_3003";
+    char *item = item_json("facebook", native, "comment", PAGE, NULL,
+        "Nice post");
+    char *aid = NULL;
+    json_t *a = NULL;
+    int64_t t0, t1;
+    int rc = 0;
+
+    CHECK(post_item(item) == 202);
+    fake_platform_push(fake, path, 429, "{\"error\":{\"message\":\"(#613) "
+        "Calls to this api have exceeded the rate limit.\",\"type\":"
+        "\"OAuthException\",\"code\":613}}", "Retry-After: 1");
+    CHECK((aid = desk_act("facebook:139560936755999_3003", "hide", NULL,
+        AGENT)) != NULL);
+    CHECK((a = wait_action(aid, "done|failed", 6000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "done");
+    CHECK(json_integer_value(json_object_get(a, "attempts")) == 2);
+    CHECK(fake_platform_count(fake, path) == 2);
+    xfree(fake_platform_uri(fake, path, 0, &t0));
+    xfree(fake_platform_uri(fake, path, 1, &t1));
+    CHECK(t1 - t0 >= 950);
+out:
+    json_decref(a);
+    xfree(item);
+    xfree(aid);
+    return rc;
+}
+
+/* A permanent error: failed at once, on the item and in /metrics. */
+static int
+test_permanent_failure(void)
+{
+    const char *path = "/v21.0/139560936755999_4004";
+    char *item = item_json("facebook", "139560936755999_4004", "comment",
+        PAGE, NULL, "Hello");
+    char *aid = NULL, *v = NULL, *metrics = NULL;
+    json_t *a = NULL;
+    long st;
+    int rc = 0;
+
+    CHECK(post_item(item) == 202);
+    fake_platform_push(fake, path, 400, "{\"error\":{\"message\":\"Invalid "
+        "OAuth access token.\",\"type\":\"OAuthException\",\"code\":190}}",
+        NULL);
+    CHECK((aid = desk_act("facebook:139560936755999_4004", "hide", NULL,
+        AGENT)) != NULL);
+    CHECK((a = wait_action(aid, "done|failed", 4000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "failed");
+    CHECK(json_integer_value(json_object_get(a, "attempts")) == 1);
+    CHECK_CONTAINS(json_string_value(json_object_get(a, "detail")),
+        "190: Invalid OAuth access token.");
+    CHECK((v = hget("inboxd:item:facebook:139560936755999_4004",
+        "last_action_state")) != NULL);
+    CHECK_STR(v, "failed");
+    CHECK(it_http(&da, "GET", "/metrics", NULL, NULL, &st, &metrics, NULL)
+        == 0 && st == 200);
+    CHECK_CONTAINS(metrics, "inboxd_actions_total{platform=\"facebook\","
+        "result=\"failed\"}");
+out:
+    json_decref(a);
+    xfree(item);
+    xfree(aid);
+    xfree(v);
+    xfree(metrics);
+    return rc;
+}
+
+/* Undo of a done hide is one call, and unhides at the fake. */
+static int
+test_undo(void)
+{
+    char *item = item_json("facebook", "139560936755999_5005", "comment",
+        PAGE, NULL, "Meh");
+    char *aid = NULL, *e = NULL, path[128];
+    const char *uid;
+    json_t *a = NULL, *u = NULL, *again = NULL;
+    size_t before = fake_platform_effects(fake, "unhide");
+    long st;
+    int rc = 0;
+
+    CHECK(post_item(item) == 202);
+    CHECK((aid = desk_act("facebook:139560936755999_5005", "hide", NULL,
+        AGENT)) != NULL);
+    CHECK((a = wait_action(aid, "done", 4000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "undo")), "unhide");
+    snprintf(path, sizeof(path), "/v1/actions/%s/undo", aid);
+    CHECK((u = get_json("POST", path, AGENT, NULL, &st)) != NULL);
+    CHECK(st == 200);
+    CHECK((uid = json_string_value(json_object_get(u, "action_id"))) !=
+        NULL);
+    CHECK(fake_platform_wait_effects(fake, "unhide", before + 1, 4000) == 0);
+    CHECK((e = fake_platform_effect(fake, "unhide", before)) != NULL);
+    CHECK_STR(e, "facebook unhide 139560936755999_5005");
+    again = get_json("POST", path, AGENT, NULL, &st);
+    CHECK(st == 409);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(again,
+        "error"), "code")), "already_undone");
+out:
+    json_decref(a);
+    json_decref(u);
+    json_decref(again);
+    xfree(item);
+    xfree(aid);
+    xfree(e);
+    return rc;
+}
+
+/*
+ * SIGKILL with a hide and a reply in flight: a new process takes both
+ * over once their leases end; the hide is sent again (harmless), the
+ * reply is left uncertain, never sent twice.
+ */
+static int
+test_killed_mid_request(void)
+{
+    const char *fb = "/v21.0/139560936755999_6006";
+    const char *send = "/bot" TG_TOKEN "/sendMessage";
+    char *i1 = item_json("facebook", "139560936755999_6006", "comment", PAGE,
+        NULL, "Hmm");
+    char *i2 = item_json("telegram", "-1001234_88", "comment", TG_BOT,
+        "-1001234", "Hello?");
+    char *hide = NULL, *reply = NULL;
+    size_t sends = fake_platform_count(fake, send);
+    json_t *a = NULL, *b = NULL;
+    int rc = 0;
+
+    CHECK(post_item(i1) == 202);
+    CHECK(post_item(i2) == 202);
+    fake_platform_delay(fake, fb, 5000);
+    fake_platform_delay(fake, send, 5000);
+    CHECK((hide = desk_act("facebook:139560936755999_6006", "hide", NULL,
+        AGENT)) != NULL);
+    CHECK((reply = desk_act("telegram:-1001234_88", "reply",
+        "{\"text\":\"Hi!\"}", AGENT)) != NULL);
+    CHECK(fake_platform_wait(fake, fb, 1, 3000) == 0);
+    CHECK(fake_platform_wait(fake, send, sends + 1, 3000) == 0);
+    CHECK(it_daemon_signal(&da, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&da, 5000, NULL) == 0);
+    it_daemon_cleanup(&da);
+    CHECK(start_daemon(&da) == 0);
+    CHECK((a = wait_action(hide, "done", 8000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(a, "state")), "done");
+    CHECK(json_integer_value(json_object_get(a, "attempts")) == 2);
+    CHECK((b = wait_action(reply, "uncertain", 8000)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "state")), "uncertain");
+    CHECK_CONTAINS(json_string_value(json_object_get(b, "detail")),
+        "stopped before the platform answered");
+    CHECK(fake_platform_count(fake, send) == sends + 1);
+out:
+    json_decref(a);
+    json_decref(b);
+    xfree(i1);
+    xfree(i2);
+    xfree(hide);
+    xfree(reply);
+    return rc;
+}
+
+static const struct check_case cases[] = {
+    { "auto_hide_from_webhook", test_auto_hide_from_webhook },
+    { "dry_run", test_dry_run },
+    { "vk_reply_exactly_once", test_vk_reply_exactly_once },
+    { "telegram_reply_uncertain", test_telegram_reply_uncertain },
+    { "rate_limit_retry_after", test_rate_limit_retry_after },
+    { "permanent_failure", test_permanent_failure },
+    { "undo", test_undo },
+    { "killed_mid_request", test_killed_mid_request },
+};
+
+int
+main(void)
+{
+    int rc;
+
+    alloc_init();
+    if (it_redis_start(&redis) == -1 ||
+        (fake = fake_platform_start()) == NULL) {
+        fprintf(stderr, "cannot start redis or the fake platform\n");
+        return 1;
+    }
+    fake_platform_telegram_token(fake, TG_TOKEN);
+    if (start_daemon(&da) == -1) {
+        it_log_dump(&da);
+        return 1;
+    }
+    rc = check_run(cases, nitems(cases));
+    if (rc != 0)
+        it_log_dump(&da);
+    it_daemon_cleanup(&da);
+    fake_platform_stop(fake);
+    it_redis_cleanup(&redis);
+    return rc;
+}
