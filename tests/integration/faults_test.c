@@ -1,0 +1,220 @@
+/*
+ * Faults under load: four senders post items as a platform would (retrying
+ * on 503 and on a dead connection until an item is acknowledged) while
+ * redis-server is killed with SIGKILL and restarted, and then inboxd is
+ * killed with SIGKILL and a new one started. Afterwards every
+ * acknowledged item must be in Redis exactly once: zero lost, zero
+ * duplicated (one hash per id, one entry per id in the ingest stream).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "alloc.h"
+#include "check.h"
+#include "harness.h"
+#include "util.h"
+
+#define SENDERS         4
+#define PER_SENDER      1000
+#define TOTAL           (SENDERS * PER_SENDER)
+
+static struct it_redis redis;
+static struct it_daemon da;
+static atomic_int port;             /* the live daemon's; changes on restart */
+static atomic_int acked;            /* items answered 202 or 200 */
+static atomic_int refused;          /* 503 answers seen (then retried) */
+static atomic_int dead;             /* no answer at all (then retried) */
+static atomic_int other;            /* any other answer: a failure */
+
+static const char *config =
+    "listen: 127.0.0.1:{{port}}\n"
+    "redis:\n"
+    "  address: {{redis}}\n"
+    "  reconnect_min: 20ms\n"
+    "  reconnect_max: 200ms\n"
+    "rules:\n"
+    "  dirs: [{{rules}}]\n"
+    "tokens:\n"
+    "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
+    "queues:\n"
+    "  retry_after: 1s\n";
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+/* Post item n until inboxd acknowledges it, as a platform retries. */
+static void
+send_one(int n)
+{
+    struct it_daemon d;
+    char body[512];
+    long st;
+
+    snprintf(body, sizeof(body), "{\"platform\":\"facebook\",\"native_id\":"
+        "\"f_%d\",\"kind\":\"comment\",\"account\":{\"id\":\"1\"},"
+        "\"author\":{\"id\":\"u%d\"},\"text\":\"order %d arrived broken, "
+        "where is my refund?\",\"created_at\":1795426800}", n, n, n);
+    for (;;) {
+        memset(&d, 0, sizeof(d));
+        d.port = atomic_load(&port);
+        if (it_http(&d, "POST", "/v1/items", "test-token", body, &st, NULL,
+            NULL) == -1) {
+            atomic_fetch_add(&dead, 1);
+        } else if (st == 202 || st == 200) {
+            atomic_fetch_add(&acked, 1);
+            return;
+        } else if (st == 503) {
+            atomic_fetch_add(&refused, 1);
+        } else {
+            atomic_fetch_add(&other, 1);
+            fprintf(stderr, "  item %d: HTTP %ld\n", n, st);
+        }
+        sleep_ms(20);
+    }
+}
+
+static void *
+sender(void *arg)
+{
+    int first = (int)(intptr_t)arg * PER_SENDER;
+
+    for (int i = 0; i < PER_SENDER; i++)
+        send_one(first + i);
+    return NULL;
+}
+
+static int
+wait_acked(int n, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        if (atomic_load(&acked) >= n)
+            return 0;
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+/* Every id stored once: its hash, and one ingest entry per id. */
+static int
+count_stored(int *hashes, long long *entries, int *distinct)
+{
+    redisContext *c = it_redis_connect(&redis);
+    redisReply *r;
+    char *seen;
+
+    if (c == NULL || (seen = xcalloc(TOTAL, 1)) == NULL)
+        return -1;
+    *hashes = 0;
+    for (int i = 0; i < TOTAL; i++)
+        redisAppendCommand(c, "EXISTS inboxd:item:facebook:f_%d", i);
+    for (int i = 0; i < TOTAL; i++) {
+        if (redisGetReply(c, (void **)&r) != REDIS_OK)
+            break;
+        *hashes += r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        freeReplyObject(r);
+    }
+    r = redisCommand(c, "XRANGE inboxd:ingest - +");
+    *entries = r != NULL && r->type == REDIS_REPLY_ARRAY ?
+        (long long)r->elements : -1;
+    *distinct = 0;
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+        i < r->elements; i++) {
+        redisReply *f = r->element[i]->element[1];
+        int n;
+
+        if (f->elements >= 2 &&
+            sscanf(f->element[1]->str, "facebook:f_%d", &n) == 1 &&
+            n >= 0 && n < TOTAL && !seen[n]) {
+            seen[n] = 1;
+            (*distinct)++;
+        }
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    xfree(seen);
+    redisFree(c);
+    return 0;
+}
+
+static int
+test_kill_redis_then_inboxd_under_load(void)
+{
+    pthread_t th[SENDERS];
+    int hashes = 0, distinct = 0, rc = 0, started = 0;
+    long long entries = 0;
+
+    for (int i = 0; i < SENDERS; i++) {
+        CHECK(pthread_create(&th[i], NULL, sender, (void *)(intptr_t)i) ==
+            0);
+        started++;
+    }
+    /* Redis dies with writes in flight, and comes back from its AOF. */
+    CHECK(wait_acked(TOTAL / 4, 60000) == 0);
+    CHECK(kill(redis.pid, SIGKILL) == 0);
+    sleep_ms(500);
+    CHECK(it_redis_restart(&redis) == 0);
+    /* inboxd dies with requests in flight; a new one takes over. */
+    CHECK(wait_acked(TOTAL / 2, 60000) == 0);
+    CHECK(it_daemon_signal(&da, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&da, 5000, NULL) == 0);
+    it_daemon_cleanup(&da);
+    memset(&da, 0, sizeof(da));
+    CHECK(it_daemon_start(&da, config, &redis) == 0);
+    atomic_store(&port, da.port);
+    CHECK(wait_acked(TOTAL, 120000) == 0);
+out:
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (rc == 0) {
+        CHECK(count_stored(&hashes, &entries, &distinct) == 0);
+        printf("  sent %d, acknowledged %d, stored %d, ingest entries %lld "
+            "(%d distinct); 503s %d, no answer %d, other %d\n", TOTAL,
+            atomic_load(&acked), hashes, entries, distinct,
+            atomic_load(&refused), atomic_load(&dead), atomic_load(&other));
+        CHECK(hashes == TOTAL);             /* none lost */
+        CHECK(entries == TOTAL);            /* none stored twice */
+        CHECK(distinct == TOTAL);
+        CHECK(atomic_load(&other) == 0);
+        /* The faults were really felt by the senders. */
+        CHECK(atomic_load(&refused) + atomic_load(&dead) > 0);
+    }
+    return rc;
+}
+
+static const struct check_case cases[] = {
+    { "kill_redis_then_inboxd_under_load",
+      test_kill_redis_then_inboxd_under_load },
+};
+
+int
+main(void)
+{
+    int rc;
+
+    alloc_init();
+    if (it_redis_start(&redis) == -1 ||
+        it_daemon_start(&da, config, &redis) == -1 ||
+        it_daemon_wait_healthy(&da, 10000) == -1) {
+        it_log_dump(&da);
+        return 1;
+    }
+    atomic_store(&port, da.port);
+    rc = check_run(cases, nitems(cases));
+    if (rc != 0)
+        it_log_dump(&da);
+    it_daemon_cleanup(&da);
+    it_redis_cleanup(&redis);
+    return rc;
+}
