@@ -281,6 +281,11 @@ desk_view(json_t *h)
             json_boolean(strcmp(s, "1") == 0));
     if ((s = desk_str(h, "hidden")) != NULL)
         json_object_set_new(v, "hidden", json_boolean(strcmp(s, "1") == 0));
+    /* The newest outbound action on it, and how many went wrong. */
+    desk_set_str(v, "last_action", desk_str(h, "last_action"));
+    desk_set_str(v, "last_action_state", desk_str(h, "last_action_state"));
+    if ((n = desk_num(h, "actions_failed")) > 0)
+        json_object_set_new(v, "actions_failed", json_integer(n));
     desk_set_time(v, "answered_at", h, "answered_at");
     desk_set_time(v, "first_response_at", h, "first_response_at");
     if ((n = desk_num(h, "first_response_ms")) >= 0)

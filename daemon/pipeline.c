@@ -298,6 +298,27 @@ pipeline_auto_action(const struct config *cfg, const struct item *it,
     return true;
 }
 
+/*
+ * The desk's view of a new item, stored with it: its highest category
+ * score and its conversation key (docs/redis.md, "The desk").
+ */
+static void
+pipeline_store_opts(const struct item *it, struct queue_store_opts *o,
+    char *conv, size_t convlen)
+{
+    json_t *scores = json_object_get(item_classification(it), "scores"), *v;
+    const char *k, *c = item_conversation(it);
+
+    memset(o, 0, sizeof(*o));
+    json_object_foreach(scores, k, v) {
+        if (json_is_number(v) && json_number_value(v) > o->score)
+            o->score = json_number_value(v);
+    }
+    if (c != NULL && (size_t)snprintf(conv, convlen, "%s:%s:%s",
+        item_platform(it), item_account(it), c) < convlen)
+        o->conv = conv;
+}
+
 /* Dump and send the routed item; on -1 the job is finished. */
 static int
 pipeline_send(struct pipeline_job *job)
@@ -305,18 +326,22 @@ pipeline_send(struct pipeline_job *job)
     struct daemon *d = job->d;
     struct item *it = job->it;
     struct queue_auto_action act;
-    char *json, by[256];
+    struct queue_store_opts opts;
+    char *json, by[256], conv[1024];
     int rc;
 
     if ((json = item_dump(it)) == NULL) {
         pipeline_finish(job, PIPELINE_ERROR, NULL);
         return -1;
     }
-    if (job->op == PIPELINE_OP_NEW)
-        rc = queue_store_act(d->queue, item_id(it), item_queue(it), json,
-            strlen(json), job->cfg->queue.item_ttl_ms,
-            pipeline_auto_action(job->cfg, it, &act, by, sizeof(by)) ?
-            &act : NULL, pipeline_stored_cb, job);
+    if (job->op == PIPELINE_OP_NEW) {
+        pipeline_store_opts(it, &opts, conv, sizeof(conv));
+        if (pipeline_auto_action(job->cfg, it, &act, by, sizeof(by)))
+            opts.act = &act;
+        rc = queue_store_with(d->queue, item_id(it), item_queue(it), json,
+            strlen(json), job->cfg->queue.item_ttl_ms, &opts,
+            pipeline_stored_cb, job);
+    }
     else
         rc = queue_update(d->queue, item_id(it), item_queue(it), json,
             strlen(json), job->cfg->queue.item_ttl_ms,

@@ -74,11 +74,14 @@ enum queue_code {
 /*
  * Store. KEYS: item hash, destination stream, all-items stream. ARGV:
  * json, queue, ttl seconds (0 = none), received-at ms, group, item id,
- * ingest maxlen (0 = uncapped); with an automatic action, also its
- * type, by, dry run (1/0), platform, account and the actions stream: its
- * request is appended there with the new item, in the same step. A
- * deleted item (or the tombstone of a delete that came first) is not
- * stored again.
+ * ingest maxlen (0 = uncapped); then, optionally, the desk's view of the
+ * new item, worked out here so the desk script need not decode the JSON:
+ * its ready-queue score (prio; "" for none), its conversation key and
+ * that conversation's convitems key (docs/redis.md, "The desk"); and an
+ * automatic action's type, by, dry run (1/0), platform, account and the
+ * actions stream: its request is appended there with the new item, in
+ * the same step. A deleted item (or the tombstone of a delete that came
+ * first) is not stored again.
  */
 static const char queue_store_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
@@ -93,6 +96,14 @@ static const char queue_store_lua[] =
     "  'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
     "local ttl = tonumber(ARGV[3])\n"
     "if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "if ARGV[8] and ARGV[8] ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'prio', ARGV[8], 'conv', ARGV[9],\n"
+    "    'fresh', '1')\n"
+    "  if ARGV[9] ~= '' then\n"
+    "    redis.call('ZADD', ARGV[10], ARGV[4], ARGV[6])\n"
+    "    if ttl > 0 then redis.call('EXPIRE', ARGV[10], ttl) end\n"
+    "  end\n"
+    "end\n"
     "local cap = tonumber(ARGV[7])\n"
     "if cap > 0 then\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',\n"
@@ -100,10 +111,10 @@ static const char queue_store_lua[] =
     "else\n"
     "  redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
     "end\n"
-    "if ARGV[8] then\n"
-    "  redis.call('XADD', ARGV[13], '*', 'type', ARGV[8], 'item', ARGV[6],\n"
-    "    'platform', ARGV[11], 'account', ARGV[12], 'by', ARGV[9],\n"
-    "    'requested_at', ARGV[4], 'dry_run', ARGV[10])\n"
+    "if ARGV[11] then\n"
+    "  redis.call('XADD', ARGV[16], '*', 'type', ARGV[11], 'item', ARGV[6],\n"
+    "    'platform', ARGV[14], 'account', ARGV[15], 'by', ARGV[12],\n"
+    "    'requested_at', ARGV[4], 'dry_run', ARGV[13])\n"
     "end\n"
     "return {1, ARGV[2], sid}\n";
 
@@ -1281,28 +1292,53 @@ queue_store(struct queue *q, const char *item_id, const char *queue,
     const char *json, size_t jsonlen, int64_t ttl_ms, queue_store_cb *cb,
     void *arg)
 {
-    return queue_store_act(q, item_id, queue, json, jsonlen, ttl_ms, NULL,
+    return queue_store_with(q, item_id, queue, json, jsonlen, ttl_ms, NULL,
         cb, arg);
 }
 
-int
-queue_store_act(struct queue *q, const char *item_id, const char *queue,
-    const char *json, size_t jsonlen, int64_t ttl_ms,
-    const struct queue_auto_action *act, queue_store_cb *cb, void *arg)
+/* The ready-queue score the desk gives an item (docs/redis.md). */
+static long long
+queue_prio(int64_t received_ms, double score)
 {
+    long long b = score > 0 ? (long long)(score * 10 + 1e-6) : 0;
+
+    if (b > 2000)
+        b = 2000;
+    return (long long)received_ms - b * 4398046511104LL;     /* 2^42 */
+}
+
+int
+queue_store_with(struct queue *q, const char *item_id, const char *queue,
+    const char *json, size_t jsonlen, int64_t ttl_ms,
+    const struct queue_store_opts *o, queue_store_cb *cb, void *arg)
+{
+    const struct queue_auto_action *act = o != NULL ? o->act : NULL;
+    const char *conv = o != NULL && o->conv != NULL ? o->conv : "";
     struct queue_cmd *cmd;
+    bool ok;
 
     if (!q->up || q->ac == NULL)
         return -1;
     if ((cmd = queue_script_new(q, QUEUE_SCRIPT_STORE, item_id, queue, cb,
-        arg)) != NULL && (queue_item_args(q, cmd, item_id, queue, json,
-        jsonlen, ttl_ms) == -1 || (act != NULL &&
-        (queue_cmd_str(cmd, act->type) == -1 ||
-        queue_cmd_str(cmd, act->by) == -1 ||
-        queue_cmd_str(cmd, act->dry_run ? "1" : "0") == -1 ||
-        queue_cmd_str(cmd, act->platform) == -1 ||
-        queue_cmd_str(cmd, act->account) == -1 ||
-        queue_cmd_key(q, cmd, "actions", "") == -1)))) {
+        arg)) == NULL)
+        return queue_submit(q, NULL, item_id);
+    ok = queue_item_args(q, cmd, item_id, queue, json, jsonlen, ttl_ms) == 0;
+    if (ok && (o != NULL || act != NULL)) {
+        /* ARGV[4] is the received-at time queue_item_args just wrote. */
+        ok = (o != NULL ? queue_cmd_num(cmd, queue_prio(strtoll(
+            cmd->args[cmd->nkeys + 3], NULL, 10), o->score)) :
+            queue_cmd_str(cmd, "")) == 0 &&
+            queue_cmd_str(cmd, conv) == 0 &&
+            queue_cmd_key(q, cmd, "convitems:", conv) == 0;
+    }
+    if (ok && act != NULL)
+        ok = queue_cmd_str(cmd, act->type) == 0 &&
+            queue_cmd_str(cmd, act->by) == 0 &&
+            queue_cmd_str(cmd, act->dry_run ? "1" : "0") == 0 &&
+            queue_cmd_str(cmd, act->platform) == 0 &&
+            queue_cmd_str(cmd, act->account) == 0 &&
+            queue_cmd_key(q, cmd, "actions", "") == 0;
+    if (!ok) {
         queue_cmd_free(cmd);
         cmd = NULL;
     }

@@ -84,13 +84,26 @@ struct queue_auto_action {
     const char *account;
 };
 
+/* What the store may also do with a new item (queue_store_with). */
+struct queue_store_opts {
+    /* The desk's view, so its script need not decode the item: the
+     * highest category score (the priority) and the conversation key,
+     * "<platform>:<account>:<conversation>" (NULL: none). */
+    double score;
+    const char *conv;
+    /* An outbound action asked for with the item; NULL: none. */
+    const struct queue_auto_action *act;
+};
+
 /*
- * queue_store, and when act is not NULL and the item is new, append act's
- * request to the actions stream in the same script (docs/redis.md).
+ * queue_store with opts (may be NULL): the desk's view of the item is
+ * stored with it, and when opts->act is set and the item is new, the
+ * action's request is appended to the actions stream in the same script
+ * (docs/redis.md).
  */
-int queue_store_act(struct queue *q, const char *item_id, const char *queue,
+int queue_store_with(struct queue *q, const char *item_id, const char *queue,
     const char *json, size_t jsonlen, int64_t ttl_ms,
-    const struct queue_auto_action *act, queue_store_cb *cb, void *arg);
+    const struct queue_store_opts *opts, queue_store_cb *cb, void *arg);
 
 /*
  * Update a stored item with new content (an edit) or bring it back (a
