@@ -211,6 +211,8 @@ static const struct config_option config_options[] = {
         moderation.action),
     OPT("moderation.dry_run", CONFIG_T_BOOL, "false", 0, 0, RELOAD,
         moderation.dry_run),
+    OPT("moderation.keep_in_queue", CONFIG_T_BOOL, "false", 0, 0, RELOAD,
+        moderation.keep_in_queue),
 
     /* Polling (poller.c, docs/connectors.md "Polling"). */
     OPT_STR("platforms.telegram.api_base", "https://api.telegram.org",

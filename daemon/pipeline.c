@@ -293,6 +293,7 @@ pipeline_auto_action(const struct config *cfg, const struct item *it,
     act->type = action;
     act->by = by;
     act->dry_run = dry;
+    act->dequeue = !cfg->moderation.keep_in_queue;
     act->platform = item_platform(it);
     act->account = item_account(it);
     return true;

@@ -78,8 +78,8 @@ enum queue_code {
  * new item, worked out here so the desk script need not decode the JSON:
  * its ready-queue score (prio; "" for none), its conversation key and
  * that conversation's convitems key (docs/redis.md, "The desk"); and an
- * automatic action's type, by, dry run (1/0), platform, account and the
- * actions stream: its request is appended there with the new item, in
+ * automatic action's type, by, dry run (1/0), platform, account, the
+ * actions stream and whether it takes the item from its queue once done: its request is appended there with the new item, in
  * the same step. A deleted item (or the tombstone of a delete that came
  * first) is not stored again.
  */
@@ -114,7 +114,7 @@ static const char queue_store_lua[] =
     "if ARGV[11] then\n"
     "  redis.call('XADD', ARGV[16], '*', 'type', ARGV[11], 'item', ARGV[6],\n"
     "    'platform', ARGV[14], 'account', ARGV[15], 'by', ARGV[12],\n"
-    "    'requested_at', ARGV[4], 'dry_run', ARGV[13])\n"
+    "    'requested_at', ARGV[4], 'dry_run', ARGV[13], 'dequeue', ARGV[17])\n"
     "end\n"
     "return {1, ARGV[2], sid}\n";
 
@@ -1337,7 +1337,8 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
             queue_cmd_str(cmd, act->dry_run ? "1" : "0") == 0 &&
             queue_cmd_str(cmd, act->platform) == 0 &&
             queue_cmd_str(cmd, act->account) == 0 &&
-            queue_cmd_key(q, cmd, "actions", "") == 0;
+            queue_cmd_key(q, cmd, "actions", "") == 0 &&
+            queue_cmd_str(cmd, act->dequeue ? "1" : "0") == 0;
     if (!ok) {
         queue_cmd_free(cmd);
         cmd = NULL;

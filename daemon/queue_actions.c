@@ -13,13 +13,13 @@
  * while running, its score is the lease's end, so an action whose sender
  * died becomes due again by itself. "finish" records the outcome.
  *
- * ARGV: key prefix, (unused group), op, audit stream cap, action TTL ms
+ * ARGV: key prefix, the responders' consumer group, op, audit stream cap, action TTL ms
  * (0: none), then the op's own arguments. The answer is one JSON object.
  */
 #include "queue_internal.h"
 
 const char queue_actions_lua[] =
-    "local P, OP = ARGV[1], ARGV[3]\n"
+    "local P, G, OP = ARGV[1], ARGV[2], ARGV[3]\n"
     "local AUDIT = tonumber(ARGV[4])\n"
     "local TTL = tonumber(ARGV[5])\n"
     "local A = {}\n"
@@ -66,6 +66,25 @@ const char queue_actions_lua[] =
     "end\n"
     "\n"
     /* An action that will not run again. */
+    /*
+     * An item hidden by the rules leaves the responders' queue: resolved
+     * by "rules" (a person may reopen it), unless someone holds it.
+     */
+    "local function dequeue(id)\n"
+    "  local v = redis.call('HMGET', ikey(id), 'state', 'queue', 'stream_id',\n"
+    "    'holder')\n"
+    "  if v[1] ~= 'queued' or v[4] or not v[2] then return end\n"
+    "  local qk = P .. 'q:' .. v[2]\n"
+    "  if v[3] then\n"
+    "    redis.call('XACK', qk, G, v[3])\n"
+    "    redis.call('XDEL', qk, v[3])\n"
+    "  end\n"
+    "  redis.call('ZREM', P .. 'ready:' .. v[2], id)\n"
+    "  redis.call('HSET', ikey(id), 'state', 'resolved', 'resolved_at',\n"
+    "    num(NOW), 'resolved_by', 'rules')\n"
+    "  record(id, 'resolve', 'rules', {'reason', 'hidden by the rules'})\n"
+    "end\n"
+    "\n"
     "local function close(aid, h, state, status, detail, request)\n"
     "  redis.call('ZREM', DUE, aid)\n"
     "  redis.call('HSET', akey(aid), 'state', state, 'http_status', status,\n"
@@ -86,6 +105,7 @@ const char queue_actions_lua[] =
     "      'action_id', aid, 'type', h.type or '', 'status', status,\n"
     "      'detail', detail, 'request', request})\n"
     "  end\n"
+    "  if state == 'done' and h.dequeue == '1' then dequeue(h.item) end\n"
     "  if state == 'done' and h.undo_of then\n"
     "    redis.call('HSET', akey(h.undo_of), 'undone_at', num(NOW))\n"
     "  end\n"

@@ -200,6 +200,7 @@ struct config {
         size_t ncategories;
         char *action;               /* "hide" or "delete" */
         bool dry_run;               /* record only, everywhere */
+        bool keep_in_queue;         /* hidden items stay for responders */
     } moderation;
 
     struct {

@@ -82,6 +82,9 @@ struct queue_auto_action {
     bool dry_run;               /* record what would be done, do nothing */
     const char *platform;
     const char *account;
+    /* Once done, take the item out of its responder queue (resolved by
+     * "rules"), unless someone holds it by then. */
+    bool dequeue;
 };
 
 /* What the store may also do with a new item (queue_store_with). */

@@ -307,6 +307,15 @@ test_auto_hide_from_webhook(void)
     CHECK((v = hget("inboxd:item:facebook:139560936755999_1001", "hidden"))
         != NULL);
     CHECK_STR(v, "1");
+    /* Hidden by the rules: out of the responders' queue, reopenable. */
+    XFREE(&v);
+    CHECK((v = hget("inboxd:item:facebook:139560936755999_1001", "state"))
+        != NULL);
+    CHECK_STR(v, "resolved");
+    XFREE(&v);
+    CHECK((v = hget("inboxd:item:facebook:139560936755999_1001",
+        "resolved_by")) != NULL);
+    CHECK_STR(v, "rules");
 out:
     xfree(body);
     xfree(resp);
@@ -342,6 +351,11 @@ test_dry_run(void)
     CHECK_STR(json_string_value(json_object_get(a, "request")),
         "POST /139560936755999_2002 is_hidden=true");
     CHECK(fake_platform_count(fake, "/v21.0/139560936755999_2002") == 0);
+    /* Nothing was done, so it stays for the responders. */
+    xfree(aid);
+    CHECK((aid = hget("inboxd:item:facebook:139560936755999_2002", "state"))
+        != NULL);
+    CHECK_STR(aid, "queued");
 out:
     json_decref(a);
     xfree(body);
