@@ -13,6 +13,7 @@ struct event_base;
 struct config;
 struct curlev;
 struct desk;
+struct events;
 struct http;
 struct metrics;
 struct poller;
@@ -26,6 +27,7 @@ struct daemon {
     struct queue *queue;
     struct metrics *metrics;
     struct desk *desk;          /* the responders' API (desk.h) */
+    struct events *events;      /* GET /v1/events, the live stream */
     struct curlev *curlev;      /* outbound HTTP (pollers; actions later) */
     struct poller *poller;      /* Telegram getUpdates, YouTube lists */
 
