@@ -567,7 +567,12 @@ events_drop(struct events_client *c, bool abort, const char *reason)
     sink->end(arg, abort);
 }
 
-/* A client whose unsent bytes passed events.max_buffer is dropped. */
+/*
+ * Checked before the hub writes more: a client that still has more than
+ * events.max_buffer unsent from earlier is not keeping up, and is
+ * dropped. One read's events (EVENTS_BATCH per stream) may go past the
+ * cap; a client that takes them in before the next read is fine.
+ */
 static bool
 events_check_slow(struct events_client *c)
 {
@@ -700,7 +705,6 @@ events_placed(struct events_client *c, json_t *reply)
     memcpy(c->pos, ends, sizeof(c->pos));
     c->resume = false;
     c->state = EVENTS_LIVE;
-    events_check_slow(c);
 }
 
 /* The hub's read answered: fan each new entry out to the live clients. */
@@ -713,6 +717,12 @@ events_fan_out(struct events *ev, json_t *reply)
     bool full = false;
     long n;
 
+    /* Before more is written: who has not taken what it was given? */
+    for (c = TAILQ_FIRST(&ev->clients); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, entry);
+        if (c->state == EVENTS_LIVE)
+            events_check_slow(c);
+    }
     if ((n = events_order(reply, EVENTS_BATCH, &e)) == -1)
         return;
     for (int s = 0; s < EVENTS_NSTREAMS; s++)
@@ -743,11 +753,6 @@ events_fan_out(struct events *ev, json_t *reply)
     }
     buf_free(&scratch.frame);
     xfree(e);
-    for (c = TAILQ_FIRST(&ev->clients); c != NULL; c = next) {
-        next = TAILQ_NEXT(c, entry);
-        if (c->state == EVENTS_LIVE)
-            events_check_slow(c);
-    }
     if (full && ev->nclients > 0) {
         struct timeval now = { 0, 0 };
 
@@ -836,8 +841,8 @@ events_keepalive_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     for (c = TAILQ_FIRST(&ev->clients); c != NULL; c = next) {
         next = TAILQ_NEXT(c, entry);
-        events_write(c, ka, sizeof(ka) - 1);
-        events_check_slow(c);
+        if (!events_check_slow(c))
+            events_write(c, ka, sizeof(ka) - 1);
     }
 }
 
