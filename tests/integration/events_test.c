@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <hiredis/hiredis.h>
@@ -58,7 +59,7 @@ static const char *config_tmpl =
     "  - {name: alice, role: agent, token: alice-token}\n"
     "  - {name: lena, role: lead, token: lena-token}\n"
     "queues:\n"
-    "  names: [general, ev1, ev2, ev3, ev4, ev5, ev6]\n"
+    "  names: [general, ev1, ev2, ev3, ev4, ev5, ev6, ev7]\n"
     "events:\n"
     "  max_clients: MAXC\n"
     "  max_buffer: 64KiB\n"
@@ -68,7 +69,8 @@ static const char *config_tmpl =
     "  - {queue: ev3, account: \"2003\"}\n"
     "  - {queue: ev4, account: \"2004\"}\n"
     "  - {queue: ev5, account: \"2005\"}\n"
-    "  - {queue: ev6, account: \"2006\"}\n";
+    "  - {queue: ev6, account: \"2006\"}\n"
+    "  - {queue: ev7, account: \"2007\"}\n";
 
 /* ------------------------------------------------------------- helpers */
 
@@ -745,6 +747,237 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------ inboxctl tail */
+
+/* A child's stdout and stderr, read as they come. */
+struct child {
+    pid_t pid;
+    int out, err;
+    struct buf obuf, ebuf;
+};
+
+/*
+ * Run inboxctl with args, INBOXCTL_CONFIG set to config and nothing else
+ * of its environment inherited.
+ */
+static int
+child_start(struct child *c, const char *const *args, const char *config)
+{
+    int op[2], ep[2];
+    const char *argv[16];
+    size_t n = 0;
+
+    memset(c, 0, sizeof(*c));
+    c->out = c->err = -1;
+    buf_init(&c->obuf, 16u << 20);
+    buf_init(&c->ebuf, 1u << 20);
+    argv[n++] = INBOXCTL_BIN;
+    for (size_t i = 0; args[i] != NULL && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    if (pipe(op) == -1 || pipe(ep) == -1)
+        return -1;
+    if ((c->pid = fork()) == -1)
+        return -1;
+    if (c->pid == 0) {
+        dup2(op[1], STDOUT_FILENO);
+        dup2(ep[1], STDERR_FILENO);
+        close(op[0]);
+        close(op[1]);
+        close(ep[0]);
+        close(ep[1]);
+        unsetenv("INBOXCTL_URL");
+        unsetenv("INBOXCTL_TOKEN");
+        setenv("INBOXCTL_CONFIG", config, 1);
+        signal(SIGINT, SIG_DFL);
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    close(op[1]);
+    close(ep[1]);
+    c->out = op[0];
+    c->err = ep[0];
+    return 0;
+}
+
+/* Read what the child wrote within ms into its buffers. */
+static void
+child_read(struct child *c, int ms)
+{
+    struct pollfd pfd[2] = {
+        { .fd = c->out, .events = POLLIN },
+        { .fd = c->err, .events = POLLIN },
+    };
+    char chunk[8192];
+    ssize_t r;
+
+    if (poll(pfd, 2, ms) <= 0)
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
+            continue;
+        if ((r = read(pfd[i].fd, chunk, sizeof(chunk))) > 0)
+            buf_append(i == 0 ? &c->obuf : &c->ebuf, chunk, (size_t)r);
+    }
+}
+
+/* Wait (at most ms) until the child's stderr holds needle. */
+static int
+child_wait_err(struct child *c, const char *needle, int ms)
+{
+    long long deadline = now_ms() + ms;
+
+    while (now_ms() < deadline) {
+        if (c->ebuf.data != NULL && strstr(c->ebuf.data, needle) != NULL)
+            return 0;
+        child_read(c, 50);
+    }
+    fprintf(stderr, "  stderr has no \"%s\": %s\n", needle,
+        c->ebuf.data ? c->ebuf.data : "");
+    return -1;
+}
+
+/* The next stdout line within ms, parsed as JSON (NULL: none). */
+static json_t *
+child_json_line(struct child *c, int ms)
+{
+    long long deadline = now_ms() + ms;
+    char *nl;
+    json_t *j;
+
+    for (;;) {
+        if (c->obuf.data != NULL &&
+            (nl = strchr(c->obuf.data, '\n')) != NULL) {
+            *nl = '\0';
+            j = json_loads(c->obuf.data, 0, NULL);
+            if (j == NULL)
+                fprintf(stderr, "  not JSON: %s\n", c->obuf.data);
+            memmove(c->obuf.data, nl + 1, c->obuf.len -
+                (size_t)(nl + 1 - c->obuf.data) + 1);
+            c->obuf.len -= (size_t)(nl + 1 - c->obuf.data);
+            return j;
+        }
+        if (now_ms() >= deadline)
+            return NULL;
+        child_read(c, 50);
+    }
+}
+
+/* The next line must be the event name about item id. */
+static int
+child_expect(struct child *c, const char *name, const char *id)
+{
+    json_t *j = child_json_line(c, 5000);
+    int rc = 0;
+
+    if (j == NULL ||
+        strcmp(json_string_value(json_object_get(j, "event")), name) != 0 ||
+        strcmp(json_string_value(json_object_get(j, "id")), id) != 0) {
+        fprintf(stderr, "  wanted %s %s from tail\n", name, id);
+        rc = -1;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* SIGINT, then its exit status (-1: it did not exit in 5 s). */
+static int
+child_stop(struct child *c)
+{
+    long long deadline = now_ms() + 5000;
+    int status = 0, code = -1;
+
+    if (c->pid > 0) {
+        kill(c->pid, SIGINT);
+        while (now_ms() < deadline) {
+            if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+                code = WIFEXITED(status) ? WEXITSTATUS(status) :
+                    128 + WTERMSIG(status);
+                c->pid = 0;
+                break;
+            }
+            sleep_ms(20);
+        }
+        if (c->pid > 0) {
+            kill(c->pid, SIGKILL);
+            waitpid(c->pid, NULL, 0);
+            c->pid = 0;
+        }
+    }
+    return code;
+}
+
+static void
+child_free(struct child *c)
+{
+    child_stop(c);
+    if (c->out >= 0)
+        close(c->out);
+    if (c->err >= 0)
+        close(c->err);
+    buf_free(&c->obuf);
+    buf_free(&c->ebuf);
+}
+
+/*
+ * inboxctl tail --json, configured by its config file (url and a
+ * token_file), against the second process: the events as they happen;
+ * a restart of that process costs nothing (it reconnects with
+ * Last-Event-ID and gets what was stored meanwhile, once); SIGINT ends
+ * it with 0.
+ */
+static int
+test_inboxctl_tail(void)
+{
+    static const char *const args[] = { "tail", "--json", "--queue", "ev7",
+        NULL };
+    char path[512], text[256], body[64];
+    struct child c;
+    json_t *extra = NULL;
+    FILE *fp;
+    int rc = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.out = c.err = -1;
+    snprintf(path, sizeof(path), "%s/alice.token", da.dir);
+    CHECK((fp = fopen(path, "w")) != NULL);
+    fputs(ALICE "\n", fp);
+    CHECK(fclose(fp) == 0);
+    CHECK(chmod(path, 0600) == 0);
+    snprintf(path, sizeof(path), "%s/inboxctl.conf", da.dir);
+    snprintf(text, sizeof(text), "# tail test\nurl = http://127.0.0.1:%d\n"
+        "token_file = alice.token\n", db.port);
+    CHECK((fp = fopen(path, "w")) != NULL);
+    fputs(text, fp);
+    CHECK(fclose(fp) == 0);
+
+    CHECK(child_start(&c, args, path) == 0);
+    CHECK(child_wait_err(&c, "inboxctl: tail: following", 5000) == 0);
+    CHECK(post_item(&da, "t_1", "2007") == 202);
+    snprintf(body, sizeof(body), "{\"queues\":[\"ev7\"]}");
+    CHECK(desk(&da, "POST", "/v1/claims", ALICE, body) == 200);
+    CHECK(child_expect(&c, "item", "facebook:t_1") == 0);
+    CHECK(child_expect(&c, "claimed", "facebook:t_1") == 0);
+
+    /* The process tail reads from goes away; meanwhile an item. */
+    it_daemon_stop(&db);
+    CHECK(child_wait_err(&c, "reconnecting", 5000) == 0);
+    CHECK(post_item(&da, "t_2", "2007") == 202);
+    CHECK(it_daemon_restart(&db) == 0);
+    CHECK(child_expect(&c, "item", "facebook:t_2") == 0);
+    CHECK(post_item(&da, "t_3", "2007") == 202);
+    CHECK(child_expect(&c, "item", "facebook:t_3") == 0);
+    /* Nothing twice. */
+    CHECK((extra = child_json_line(&c, 500)) == NULL);
+    CHECK(c.ebuf.data != NULL &&
+        strstr(strstr(c.ebuf.data, "following") + 1, "following") != NULL);
+    CHECK(child_stop(&c) == 0);
+out:
+    json_decref(extra);
+    child_free(&c);
+    return rc;
+}
+
 /* SIGTERM ends the streams cleanly; the drain does not wait for them. */
 static int
 test_drain(void)
@@ -780,6 +1013,7 @@ static const struct check_case cases[] = {
     {"other_process", test_other_process},
     {"slow_client", test_slow_client},
     {"redis_restart", test_redis_restart},
+    {"inboxctl_tail", test_inboxctl_tail},
     {"drain", test_drain},
 };
 
