@@ -77,6 +77,7 @@ struct events_client {
     bool resume;                /* came with Last-Event-ID */
     struct events_id pos[EVENTS_NSTREAMS]; /* seen each stream up to */
     struct events_read *read;   /* its placing read, while in flight */
+    unsigned batch;             /* the hub's read it was last checked in */
 };
 
 TAILQ_HEAD(events_clients, events_client);
@@ -97,7 +98,9 @@ struct events {
     bool stopped;               /* draining: no clients, no reads */
     bool placed;                /* cur is known */
     bool reading;               /* the hub's read is in flight */
+    bool placing;               /* and it learns the place, this gen */
     unsigned gen;               /* bumped when the hub forgets its place */
+    unsigned batch;             /* counts the hub's reads with entries */
     struct events_id cur[EVENTS_NSTREAMS];
     struct event *ev_poll;      /* every EVENTS_POLL_MS while clients */
     struct event *ev_more;      /* at once, after a full read */
@@ -545,6 +548,7 @@ events_unlink(struct events_client *c)
     events_gauge(ev);
     if (ev->nclients == 0) {
         ev->placed = false;
+        ev->placing = false;
         ev->gen++;
         evtimer_del(ev->ev_poll);
         evtimer_del(ev->ev_more);
@@ -568,10 +572,11 @@ events_drop(struct events_client *c, bool abort, const char *reason)
 }
 
 /*
- * Checked before the hub writes more: a client that still has more than
- * events.max_buffer unsent from earlier is not keeping up, and is
- * dropped. One read's events (EVENTS_BATCH per stream) may go past the
- * cap; a client that takes them in before the next read is fine.
+ * Checked when there is more to write to a client (its first event of a
+ * read, a keepalive): one that still has more than events.max_buffer
+ * unsent is not keeping up, and is dropped. One read's events
+ * (EVENTS_BATCH per stream) may go past the cap, so a client holds at
+ * most about the cap and one read.
  */
 static bool
 events_check_slow(struct events_client *c)
@@ -644,6 +649,7 @@ events_read_hub(struct events *ev)
         return;
     }
     ev->reading = true;
+    ev->placing = r->placing;
 }
 
 /* Send c's placing read: the streams' ends, and what it missed. */
@@ -717,14 +723,9 @@ events_fan_out(struct events *ev, json_t *reply)
     bool full = false;
     long n;
 
-    /* Before more is written: who has not taken what it was given? */
-    for (c = TAILQ_FIRST(&ev->clients); c != NULL; c = next) {
-        next = TAILQ_NEXT(c, entry);
-        if (c->state == EVENTS_LIVE)
-            events_check_slow(c);
-    }
     if ((n = events_order(reply, EVENTS_BATCH, &e)) == -1)
         return;
+    ev->batch++;
     for (int s = 0; s < EVENTS_NSTREAMS; s++)
         if (json_array_size(json_object_get(reply,
             events_stream_names[s])) >= EVENTS_BATCH)
@@ -733,7 +734,8 @@ events_fan_out(struct events *ev, json_t *reply)
     for (long i = 0; i < n; i++) {
         bool built = false, ok = false;
 
-        TAILQ_FOREACH(c, &ev->clients, entry) {
+        for (c = TAILQ_FIRST(&ev->clients); c != NULL; c = next) {
+            next = TAILQ_NEXT(c, entry);
             if (c->state != EVENTS_LIVE ||
                 events_id_cmp(&e[i].id, &c->pos[e[i].stream]) <= 0)
                 continue;
@@ -742,12 +744,18 @@ events_fan_out(struct events *ev, json_t *reply)
                 ok = events_event_build(&e[i], &scratch) == 0;
                 built = true;
             }
-            if (ok && events_filter_match(&c->filter, scratch.name,
-                scratch.queue, scratch.from_queue)) {
-                events_write(c, scratch.frame.data, scratch.frame.len);
-                metrics_add(ev->d->metrics, "inboxd_events_sent_total",
-                    NULL, NULL, 1);
+            if (!ok || !events_filter_match(&c->filter, scratch.name,
+                scratch.queue, scratch.from_queue))
+                continue;
+            /* Its first event of this read: has it taken the last? */
+            if (c->batch != ev->batch) {
+                c->batch = ev->batch;
+                if (events_check_slow(c))
+                    continue;
             }
+            events_write(c, scratch.frame.data, scratch.frame.len);
+            metrics_add(ev->d->metrics, "inboxd_events_sent_total", NULL,
+                NULL, 1);
         }
         ev->cur[e[i].stream] = e[i].id;
     }
@@ -783,8 +791,10 @@ events_read_done_cb(enum queue_status st, json_t *reply, void *arg)
     ev->reading = false;
     /* Stale (the hub forgot its place since), or failed: the next tick
      * reads again from the same place. */
-    if (gen != ev->gen || ev->stopped || st != QUEUE_UPDATED ||
-        reply == NULL)
+    if (gen != ev->gen || ev->stopped)
+        return;
+    ev->placing = false;
+    if (st != QUEUE_UPDATED || reply == NULL)
         return;
     if (placing) {
         if (events_ends(reply, ev->cur) == -1) {
@@ -812,7 +822,8 @@ events_pump(struct events *ev)
         return;
     if (!ev->reading)
         events_read_hub(ev);
-    if (!ev->placed && !ev->reading)
+    /* A stale read in flight is no place: the clients wait for one. */
+    if (!ev->placed && !ev->placing)
         return;
     TAILQ_FOREACH(c, &ev->clients, entry) {
         if (c->state == EVENTS_WAITING)
