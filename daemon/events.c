@@ -546,6 +546,7 @@ events_unlink(struct events_client *c)
     TAILQ_REMOVE(&ev->clients, c, entry);
     ev->nclients--;
     events_gauge(ev);
+    log_debug("events", "client left (%u connected)", ev->nclients);
     if (ev->nclients == 0) {
         ev->placed = false;
         ev->placing = false;
@@ -585,7 +586,8 @@ events_check_slow(struct events_client *c)
 
     if (unsent <= c->ev->d->cfg->events.max_buffer)
         return false;
-    log_info("events: dropping a client with %zu bytes unsent", unsent);
+    log_info("dropping an event stream client with %zu bytes unsent",
+        unsent);
     events_drop(c, true, "slow");
     return true;
 }
@@ -698,7 +700,7 @@ events_placed(struct events_client *c, json_t *reply)
     if (events_ends(reply, ends) == -1 ||
         (c->resume && (n = events_order(reply, -EVENTS_RESUME_MAX,
         &e)) == -1)) {
-        log_warnx("events: unexpected answer placing a client");
+        log_warnx("unexpected answer placing an event stream client");
         c->state = EVENTS_WAITING;
         return;
     }
@@ -798,8 +800,7 @@ events_read_done_cb(enum queue_status st, json_t *reply, void *arg)
         return;
     if (placing) {
         if (events_ends(reply, ev->cur) == -1) {
-            log_warnx("events: unexpected answer reading the streams' "
-                "ends");
+            log_warnx("unexpected answer reading the streams' ends");
             return;
         }
         ev->placed = true;
@@ -933,6 +934,8 @@ events_join(struct events *ev, const char *query, const char *last_id,
     TAILQ_INSERT_TAIL(&ev->clients, c, entry);
     ev->nclients++;
     events_gauge(ev);
+    log_debug("events", "client joined (%u connected, %s)", ev->nclients,
+        c->resume ? "resuming" : "new");
     events_timers_start(ev);
     *out = c;
     events_pump(ev);
