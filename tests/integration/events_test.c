@@ -1057,6 +1057,15 @@ main(void)
         goto out;
     }
     rc = check_run(cases, nitems(cases));
+    /* In a sanitizer build the daemons report leaks and UB at exit. */
+    it_daemon_stop(&da);
+    it_daemon_stop(&db);
+    if (it_log_contains(&da, "Sanitizer") || it_log_contains(&db,
+        "Sanitizer") || it_log_contains(&da, "runtime error") ||
+        it_log_contains(&db, "runtime error")) {
+        printf("FAIL the daemons' sanitizer reports (logs below)\n");
+        rc = 1;
+    }
     if (rc != 0) {
         it_log_dump(&da);
         it_log_dump(&db);
