@@ -172,6 +172,12 @@ static const struct config_option config_options[] = {
     OPT("queues.audit_maxlen", CONFIG_T_INT, "100000", 1, 1000000000,
         RELOAD, queue.audit_maxlen),
 
+    /* The live event stream (events.c, docs/api.md "Events"). */
+    OPT("events.max_clients", CONFIG_T_INT, "256", 0, 100000,
+        RELOAD, events.max_clients),
+    OPT("events.max_buffer", CONFIG_T_SIZE, "1MiB", 4 * KIB, 64 * MIB,
+        RELOAD, events.max_buffer),
+
     OPT("limits.max_text", CONFIG_T_SIZE, "64KiB", 1, 64 * MIB,
         RELOAD, limits.max_text),
     OPT("limits.max_attachments", CONFIG_T_INT, "32", 0, 1000,

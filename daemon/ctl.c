@@ -4,10 +4,16 @@
  * body); ctl_render turns the JSON answer into a few lines for people.
  * The table below is the whole command set: a name, how many arguments
  * it takes, and the request it becomes. docs/inboxctl.md is the manual.
+ * Beside them: the config file (url and token), and tail's reading of
+ * the event stream (an SSE parser, one line per event).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -51,13 +57,14 @@ static const struct ctl_command {
     { "queues", CTL_QUEUES, CTL_SHAPE_PLAIN, "GET", "/v1/queues", NULL },
     { "stats", CTL_STATS, CTL_SHAPE_PLAIN, "GET", "/v1/stats", NULL },
     { "rules", CTL_RULES, CTL_SHAPE_PLAIN, "GET", "/v1/rules", NULL },
+    { "tail", CTL_TAIL, CTL_SHAPE_PLAIN, "GET", "/v1/events", NULL },
 };
 
 static const char ctl_usage_text[] =
     "usage: inboxctl [-j] [-s URL] [-t TOKEN] COMMAND [ARG...]\n"
-    "  -s URL     the inboxd server (INBOXCTL_URL; default "
+    "  -s URL     the inboxd server (INBOXCTL_URL, url; default "
     CTL_DEFAULT_URL ")\n"
-    "  -t TOKEN   an agent, lead or admin token (INBOXCTL_TOKEN)\n"
+    "  -t TOKEN   an agent, lead or admin token (INBOXCTL_TOKEN, token)\n"
     "  -j, --json print the server's JSON answer as it is\n"
     "commands:\n"
     "  next [QUEUE...]               claim the next item (exit 3: none)\n"
@@ -78,6 +85,11 @@ static const char ctl_usage_text[] =
     "  away on|off                   stop or start taking items\n"
     "  queues                        queue depths\n"
     "  stats                         queues and agents (leads)\n"
+    "  tail [--queue Q]... [--types T,...] [--json]\n"
+    "                                follow events live until interrupted\n"
+    "config: $INBOXCTL_CONFIG, else ~/.config/inboxctl/config: url = ...,\n"
+    "        token = ... or token_file = ... (the environment wins, then "
+    "-s, -t)\n"
     "exit: 0 ok, 1 error, 2 usage, 3 nothing to claim, 4 conflict, "
     "5 denied, 6 not found\n";
 
@@ -180,6 +192,54 @@ ctl_body_str(struct ctl_invocation *inv, const char *key, char *s)
 }
 
 /*
+ * tail [--queue Q]... [--types T,...] [--json]: the path with its query.
+ * 0, or -1 with a reason in err.
+ */
+static int
+ctl_parse_tail(int argc, char *const *argv, struct ctl_invocation *inv,
+    char *err, size_t errlen)
+{
+    char *esc = NULL;
+    struct buf b;
+    int i;
+
+    buf_init(&b, 1u << 16);
+    if (buf_puts(&b, "/v1/events") == -1)
+        goto oom;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *key = NULL;
+
+        if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0) {
+            inv->json = true;
+            continue;
+        }
+        if (strcmp(a, "--queue") == 0 || strcmp(a, "-q") == 0)
+            key = "queue";
+        else if (strcmp(a, "--types") == 0)
+            key = "types";
+        if (key == NULL || i + 1 >= argc || argv[i + 1][0] == '\0') {
+            snprintf(err, errlen, key == NULL ? "tail: unknown argument "
+                "%.40s" : "tail: %.40s needs a value", a);
+            buf_free(&b);
+            return -1;
+        }
+        if ((esc = ctl_escape(argv[++i])) == NULL ||
+            buf_printf(&b, "%s%s=%s", strchr(b.data, '?') ? "&" : "?", key,
+            esc) == -1)
+            goto oom;
+        XFREE(&esc);
+    }
+    if ((inv->path = buf_steal(&b)) == NULL)
+        goto oom;
+    return 0;
+oom:
+    xfree(esc);
+    buf_free(&b);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+/*
  * The command's own arguments (argv[0] is the command's name). 0, or -1
  * with a reason in err.
  */
@@ -204,6 +264,8 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
                     -1)
                     goto oom;
             }
+        } else if (c->cmd == CTL_TAIL) {
+            return ctl_parse_tail(argc, argv, inv, err, errlen);
         } else if (c->cmd == CTL_RULES) {
             if (argc != 2 || strcmp(argv[1], "stats") != 0) {
                 snprintf(err, errlen, "rules: expected stats");
@@ -283,16 +345,27 @@ oom:
 
 int
 ctl_parse(int argc, char *const *argv, const char *env_url,
-    const char *env_token, struct ctl_invocation *inv, char *err,
-    size_t errlen)
+    const char *env_token, const struct ctl_config *file,
+    struct ctl_invocation *inv, char *err, size_t errlen)
 {
     const char *a;
     int i;
 
     memset(inv, 0, sizeof(*inv));
-    inv->url = env_url != NULL && *env_url != '\0' ? env_url :
-        CTL_DEFAULT_URL;
-    inv->token = env_token != NULL && *env_token != '\0' ? env_token : NULL;
+    inv->url = CTL_DEFAULT_URL;
+    inv->url_from = "the default URL";
+    if (file != NULL && file->url != NULL) {
+        inv->url = file->url;
+        inv->url_from = file->path;
+    }
+    if (env_url != NULL && *env_url != '\0') {
+        inv->url = env_url;
+        inv->url_from = "INBOXCTL_URL";
+    }
+    if (file != NULL && file->token != NULL)
+        inv->token = file->token;
+    if (env_token != NULL && *env_token != '\0')
+        inv->token = env_token;
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         a = argv[i];
         if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
@@ -305,10 +378,12 @@ ctl_parse(int argc, char *const *argv, const char *env_url,
             return 0;
         } else if ((strcmp(a, "-s") == 0 || strcmp(a, "-t") == 0) &&
             i + 1 < argc) {
-            if (a[1] == 's')
+            if (a[1] == 's') {
                 inv->url = argv[++i];
-            else
+                inv->url_from = "-s";
+            } else {
                 inv->token = argv[++i];
+            }
         } else {
             snprintf(err, errlen, "unknown option %.40s", a);
             return -1;
@@ -320,15 +395,16 @@ ctl_parse(int argc, char *const *argv, const char *env_url,
     }
     if (strncmp(inv->url, "http://", 7) != 0 &&
         strncmp(inv->url, "https://", 8) != 0) {
-        snprintf(err, errlen, "-s: expected an http:// or https:// URL");
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL",
+            inv->url_from);
         return -1;
     }
     for (size_t c = 0; c < nitems(ctl_commands); c++) {
         if (strcmp(ctl_commands[c].name, argv[i]) != 0)
             continue;
         if (inv->token == NULL) {
-            snprintf(err, errlen, "no token: give -t or set "
-                "INBOXCTL_TOKEN");
+            snprintf(err, errlen, "no token: give -t, set INBOXCTL_TOKEN, "
+                "or put token or token_file in the config file");
             return -1;
         }
         return ctl_parse_cmd(&ctl_commands[c], argc - i, argv + i, inv,
@@ -663,6 +739,8 @@ ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
         return ctl_render_agents(out, resp);
     case CTL_RULES:
         return ctl_render_rules(out, resp);
+    case CTL_TAIL:
+        return 0;               /* one line per event: ctl_render_event */
     default:
         /* An action: the item as it is now. */
         if (ctl_put_head(out, resp) == -1)
@@ -672,4 +750,414 @@ ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
                 ctl_str(resp, "action_id"));
         return 0;
     }
+}
+
+/* --------------------------------------------------------- config file */
+
+void
+ctl_config_clear(struct ctl_config *cfg)
+{
+    if (cfg->token != NULL)
+        explicit_bzero(cfg->token, strlen(cfg->token));
+    XFREE(&cfg->token);
+    XFREE(&cfg->path);
+    XFREE(&cfg->url);
+    XFREE(&cfg->token_file);
+}
+
+int
+ctl_config_path(const char *env_config, const char *xdg, const char *home,
+    char *out, size_t outlen, bool *named)
+{
+    int n;
+
+    *named = false;
+    if (env_config != NULL && *env_config != '\0') {
+        *named = true;
+        n = snprintf(out, outlen, "%s", env_config);
+    } else if (xdg != NULL && *xdg != '\0') {
+        n = snprintf(out, outlen, "%s/inboxctl/config", xdg);
+    } else if (home != NULL && *home != '\0') {
+        n = snprintf(out, outlen, "%s/.config/inboxctl/config", home);
+    } else {
+        return -1;
+    }
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static bool
+ctl_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+int
+ctl_config_parse(const char *text, size_t len, const char *path,
+    struct ctl_config *cfg, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "url", "token", "token_file" };
+    const char *p = text, *end = text + len, *nl, *a, *b, *k;
+    char **slot;
+    size_t klen, i;
+    int line = 0;
+
+    if (memchr(text, '\0', len) != NULL) {
+        snprintf(err, errlen, "%s: not a text file", path);
+        return -1;
+    }
+    for (; p < end; p = nl != NULL ? nl + 1 : end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        a = p;
+        b = nl != NULL ? nl : end;
+        line++;
+        while (a < b && ctl_blank(*a))
+            a++;
+        while (b > a && ctl_blank(b[-1]))
+            b--;
+        if (a == b || *a == '#')
+            continue;
+        for (k = a; a < b && ((*a >= 'a' && *a <= 'z') || *a == '_'); a++)
+            ;
+        klen = (size_t)(a - k);
+        while (a < b && ctl_blank(*a))
+            a++;
+        if (klen == 0 || a == b || *a != '=') {
+            snprintf(err, errlen, "%s:%d: expected key = value", path,
+                line);
+            return -1;
+        }
+        for (a++; a < b && ctl_blank(*a); a++)
+            ;
+        for (i = 0; i < nitems(keys); i++) {
+            if (strlen(keys[i]) == klen && strncmp(keys[i], k, klen) == 0)
+                break;
+        }
+        if (i == nitems(keys)) {
+            snprintf(err, errlen, "%s:%d: unknown key %.*s (expected url, "
+                "token or token_file)", path, line, (int)(klen > 40 ? 40 :
+                klen), k);
+            return -1;
+        }
+        slot = i == 0 ? &cfg->url : i == 1 ? &cfg->token : &cfg->token_file;
+        if (a == b || *slot != NULL) {
+            snprintf(err, errlen, "%s:%d: %s: %s", path, line, keys[i],
+                a == b ? "no value" : "given twice");
+            return -1;
+        }
+        if (i == 1 && (size_t)(b - a) > CTL_TOKEN_MAX) {
+            snprintf(err, errlen, "%s:%d: token: too long", path, line);
+            return -1;
+        }
+        if ((*slot = xstrndup(a, (size_t)(b - a))) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    if (cfg->token != NULL && cfg->token_file != NULL) {
+        snprintf(err, errlen, "%s: token and token_file: give one of them",
+            path);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Open path for reading a secret or the config: a regular file of at
+ * most max bytes, read whole into *out (NUL-terminated, wiped and freed
+ * by the caller). *mode gets its permission bits. -1 with errno set
+ * (ENOENT when missing; EFBIG, EINVAL for too large, not a file).
+ */
+static int
+ctl_read_file(const char *path, size_t max, char **out, size_t *len,
+    mode_t *mode)
+{
+    struct stat st;
+    char *data = NULL;
+    size_t n = 0;
+    ssize_t r;
+    int fd, saved;
+
+    *out = NULL;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+        return -1;
+    if (fstat(fd, &st) == -1)
+        goto fail;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        goto fail;
+    }
+    if ((size_t)st.st_size > max) {
+        errno = EFBIG;
+        goto fail;
+    }
+    if ((data = xmalloc(max + 1)) == NULL) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    while (n < max && (r = read(fd, data + n, max - n)) != 0) {
+        if (r == -1) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        n += (size_t)r;
+    }
+    data[n] = '\0';
+    close(fd);
+    *mode = st.st_mode;
+    *out = data;
+    *len = n;
+    return 0;
+fail:
+    saved = errno;
+    if (data != NULL)
+        explicit_bzero(data, max + 1);
+    xfree(data);
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+static void
+ctl_wipe_free(char *s, size_t len)
+{
+    if (s != NULL)
+        explicit_bzero(s, len);
+    xfree(s);
+}
+
+/* Refuse a file holding a secret that group or others may read. */
+static int
+ctl_check_private(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    if ((mode & (S_IRGRP | S_IROTH)) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: holds a token but group or others may read "
+        "it (mode %04o); chmod 600 %s", path, (unsigned)(mode & 07777),
+        path);
+    return -1;
+}
+
+/* Read cfg->token_file (relative to the config file's directory). */
+static int
+ctl_config_token_file(const char *path, struct ctl_config *cfg, char *err,
+    size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    char file[4096], *data = NULL;
+    size_t len = 0;
+    mode_t mode = 0;
+    int n, rc = -1;
+
+    if (cfg->token_file[0] == '/' || slash == NULL)
+        n = snprintf(file, sizeof(file), "%s", cfg->token_file);
+    else
+        n = snprintf(file, sizeof(file), "%.*s/%s", (int)(slash - path),
+            path, cfg->token_file);
+    if (n < 0 || (size_t)n >= sizeof(file)) {
+        snprintf(err, errlen, "%s: token_file: path too long", path);
+        return -1;
+    }
+    if (ctl_read_file(file, CTL_TOKEN_MAX + 2, &data, &len, &mode) == -1) {
+        snprintf(err, errlen, "%s: token_file %s: %s", path, file,
+            errno == EFBIG ? "too large for a token" : strerror(errno));
+        return -1;
+    }
+    if (ctl_check_private(file, mode, err, errlen) == -1)
+        goto out;
+    /* One line; one trailing newline (or CRLF) dropped. */
+    if (len > 0 && data[len - 1] == '\n')
+        data[--len] = '\0';
+    if (len > 0 && data[len - 1] == '\r')
+        data[--len] = '\0';
+    if (len == 0 || len > CTL_TOKEN_MAX || strpbrk(data, "\r\n") != NULL) {
+        snprintf(err, errlen, "%s: expected the token alone on one line",
+            file);
+        goto out;
+    }
+    if ((cfg->token = xstrdup(data)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    ctl_wipe_free(data, CTL_TOKEN_MAX + 3);
+    return rc;
+}
+
+int
+ctl_config_load(const char *path, bool named, struct ctl_config *cfg,
+    char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    mode_t mode = 0;
+    int rc = -1;
+
+    if (ctl_read_file(path, CTL_CONFIG_MAX, &text, &len, &mode) == -1) {
+        if (errno == ENOENT && !named)
+            return 0;
+        snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+            "too large for a config file" : strerror(errno));
+        return -1;
+    }
+    if (ctl_config_parse(text, len, path, cfg, err, errlen) == -1)
+        goto out;
+    if (cfg->token != NULL &&
+        ctl_check_private(path, mode, err, errlen) == -1)
+        goto out;
+    if (cfg->token_file != NULL &&
+        ctl_config_token_file(path, cfg, err, errlen) == -1)
+        goto out;
+    if ((cfg->path = xstrdup(path)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    ctl_wipe_free(text, CTL_CONFIG_MAX + 1);
+    return rc;
+}
+
+/* ------------------------------------------------------ the event stream */
+
+void
+ctl_sse_init(struct ctl_sse *p)
+{
+    memset(p, 0, sizeof(*p));
+    buf_init(&p->line, CTL_SSE_MAX);
+    buf_init(&p->data, CTL_SSE_MAX);
+}
+
+void
+ctl_sse_free(struct ctl_sse *p)
+{
+    buf_free(&p->line);
+    buf_free(&p->data);
+}
+
+void
+ctl_sse_reset(struct ctl_sse *p)
+{
+    buf_reset(&p->line);
+    buf_reset(&p->data);
+    p->event[0] = '\0';
+    p->cr = false;
+}
+
+/* One whole line (p->line) of the stream. */
+static int
+ctl_sse_line(struct ctl_sse *p, ctl_sse_cb *cb, void *arg)
+{
+    const char *line = p->line.data != NULL ? p->line.data : "";
+    const char *value;
+    struct ctl_sse_event ev;
+    size_t flen;
+    char *end;
+    long v;
+
+    if (p->line.len == 0) {
+        /* A blank line ends an event; one without data is none. */
+        if (p->data.len > 0) {
+            p->data.data[--p->data.len] = '\0';     /* the last '\n' */
+            ev.event = p->event[0] != '\0' ? p->event : "message";
+            ev.id = p->last_id;
+            ev.data = p->data.data;
+            ev.len = p->data.len;
+            cb(&ev, arg);
+        }
+        buf_reset(&p->data);
+        p->event[0] = '\0';
+        return 0;
+    }
+    if (line[0] == ':')
+        return 0;                   /* a comment: the keepalive */
+    if ((value = strchr(line, ':')) != NULL) {
+        flen = (size_t)(value - line);
+        value += value[1] == ' ' ? 2 : 1;
+    } else {
+        flen = p->line.len;
+        value = "";
+    }
+    if (flen == 5 && strncmp(line, "event", 5) == 0) {
+        snprintf(p->event, sizeof(p->event), "%s", value);
+    } else if (flen == 4 && strncmp(line, "data", 4) == 0) {
+        if (buf_puts(&p->data, value) == -1 ||
+            buf_puts(&p->data, "\n") == -1)
+            return -1;
+    } else if (flen == 2 && strncmp(line, "id", 2) == 0) {
+        if (strlen(value) < sizeof(p->last_id))
+            snprintf(p->last_id, sizeof(p->last_id), "%s", value);
+    } else if (flen == 5 && strncmp(line, "retry", 5) == 0) {
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (*value >= '0' && *value <= '9' && *end == '\0' && errno == 0) {
+            p->retry_ms = v;
+            p->retried = true;
+        }
+    }
+    return 0;
+}
+
+int
+ctl_sse_feed(struct ctl_sse *p, const char *data, size_t len,
+    ctl_sse_cb *cb, void *arg)
+{
+    const char *end = data + len, *q;
+
+    while (data < end) {
+        if (p->cr && *data == '\n') {
+            /* The LF of a CRLF: the line already ended at the CR. */
+            p->cr = false;
+            data++;
+            continue;
+        }
+        p->cr = false;
+        for (q = data; q < end && *q != '\n' && *q != '\r'; q++)
+            ;
+        if (q > data && buf_append(&p->line, data, (size_t)(q - data)) ==
+            -1)
+            return -1;
+        if (q == end)
+            break;
+        p->cr = *q == '\r';
+        if (ctl_sse_line(p, cb, arg) == -1)
+            return -1;
+        buf_reset(&p->line);
+        data = q + 1;
+    }
+    return 0;
+}
+
+int
+ctl_render_event(const char *name, json_t *data, struct buf *out)
+{
+    const char *queue = ctl_str(data, "queue"), *by = ctl_str(data, "by");
+    const char *t = ctl_str(data, "text");
+
+    if (t == NULL)
+        t = ctl_str(data, "reason");
+    if (t == NULL)
+        t = ctl_str(data, "label");
+    if (t == NULL)
+        t = ctl_str(data, "to");
+    if (t == NULL)
+        t = ctl_str(data, "error");
+    if (ctl_put_text(out, ctl_str(data, "at") ? ctl_str(data, "at") : "-",
+        40, false) == -1 || buf_puts(out, "  ") == -1)
+        return -1;
+    if (ctl_put_text(out, name, 64, false) == -1 ||
+        buf_printf(out, "%*s  ", (int)(strlen(name) < 10 ? 10 -
+        strlen(name) : 0), "") == -1 ||
+        ctl_put_text(out, ctl_str(data, "id") ? ctl_str(data, "id") : "-",
+        300, false) == -1 || buf_puts(out, "  ") == -1 ||
+        ctl_put_text(out, queue != NULL ? queue : "-", 64, false) == -1)
+        return -1;
+    if (by != NULL && (buf_puts(out, "  ") == -1 ||
+        ctl_put_text(out, by, 64, false) == -1))
+        return -1;
+    if (t != NULL && (buf_puts(out, ": ") == -1 ||
+        ctl_put_text(out, t, 70, false) == -1))
+        return -1;
+    return buf_puts(out, "\n");
 }

@@ -15,6 +15,9 @@
  *   /v1/claims, /v1/items/<id>[/<action>], /v1/agents/<name>/away,
  *   /v1/queues, /v1/stats          the responders' desk (role agent,
  *                                  lead or admin), handed to desk.c
+ *   GET  /v1/events                the live event stream (role agent,
+ *                                  lead or admin): a chunked reply that
+ *                                  stays open, fed by events.c
  *
  * An ingest request is answered only after the pipeline reports Redis's
  * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
@@ -30,6 +33,7 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -40,6 +44,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "desk.h"
+#include "events.h"
 #include "http.h"
 #include "item.h"
 #include "log.h"
@@ -100,6 +105,8 @@ static void http_metrics(struct http *, struct evhttp_request *,
     const char *);
 static void http_desk(struct http *, struct evhttp_request *,
     const char *);
+static void http_events(struct http *, struct evhttp_request *,
+    const char *);
 
 static const struct http_route http_routes[] = {
     {EVHTTP_REQ_POST, "/v1/items", false, HTTP_AUTH_INGEST, http_items_post},
@@ -123,6 +130,7 @@ static const struct http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/v1/queues", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/stats", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/rules", false, HTTP_AUTH_DESK, http_rules_get},
+    {EVHTTP_REQ_GET, "/v1/events", false, HTTP_AUTH_DESK, http_events},
 };
 
 /*
@@ -732,6 +740,163 @@ http_desk(struct http *h, struct evhttp_request *req, const char *rest)
     p->h = h;
     p->req = req;
     desk_handle(h->d->desk, &dr, http_desk_reply_cb, p);
+}
+
+/* ------------------------------------------------------ the event stream */
+
+/*
+ * One open event stream: a chunked reply that the events hub writes to
+ * through the sink below, until the client goes away (the connection's
+ * close callback), the hub drops it (too slow) or a drain ends it.
+ */
+struct http_stream {
+    struct http *h;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    struct events_client *client;
+};
+
+static void
+http_stream_write(void *arg, const char *data, size_t len)
+{
+    struct http_stream *s = arg;
+    struct evbuffer *b;
+
+    if ((b = evbuffer_new()) == NULL)
+        return;
+    if (evbuffer_add(b, data, len) == 0)
+        evhttp_send_reply_chunk(s->req, b);
+    evbuffer_free(b);
+}
+
+static size_t
+http_stream_unsent(void *arg)
+{
+    struct http_stream *s = arg;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+
+    return bev != NULL ? evbuffer_get_length(bufferevent_get_output(bev)) :
+        0;
+}
+
+/* The hub is done with the stream: finish the reply or close at once. */
+static void
+http_stream_end(void *arg, bool abort)
+{
+    struct http_stream *s = arg;
+    struct http *h = s->h;
+
+    evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    if (abort) {
+        /* Frees the request with the connection. */
+        evhttp_connection_free(s->evcon);
+    } else {
+        /* The last chunk is a reply like any other: a drain waits for
+         * it to be written (http_unsent). */
+        h->unsent++;
+        evhttp_request_set_on_complete_cb(s->req, http_reply_done_cb, h);
+        evhttp_send_reply_end(s->req);
+    }
+    xfree(s);
+}
+
+static const struct events_sink http_stream_sink = {
+    .write = http_stream_write,
+    .unsent = http_stream_unsent,
+    .end = http_stream_end,
+};
+
+/*
+ * The client went away, a write timed out, or the server is being freed.
+ * In the first two cases evhttp has let go of the request and it is ours
+ * to free; when the server is freed it frees the request itself.
+ */
+static void
+http_stream_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_stream *s = arg;
+
+    (void)evcon;
+    events_leave(s->client);
+    if (evhttp_request_get_connection(s->req) == NULL)
+        evhttp_request_free(s->req);
+    xfree(s);
+}
+
+/*
+ * GET /v1/events: hand the request to the hub, then start a chunked
+ * reply that stays open. The client never sends anything more, so the
+ * connection has no read timeout; http.timeout still bounds a write.
+ */
+static void
+http_events(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev;
+    struct timeval wtv;
+    struct http_stream *s;
+    char err[256];
+
+    (void)rest;
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        evhttp_add_header(out, "Content-Type", "text/event-stream");
+        http_send(h, req, 200, "OK", NULL);
+        http_count(h, 200);
+        return;
+    }
+    if (evcon == NULL || (s = xcalloc(1, sizeof(*s))) == NULL) {
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    s->h = h;
+    s->req = req;
+    s->evcon = evcon;
+    switch (events_join(h->d->events, uri != NULL ?
+        evhttp_uri_get_query(uri) : NULL, evhttp_find_header(
+        evhttp_request_get_input_headers(req), "Last-Event-ID"),
+        &http_stream_sink, s, &s->client, err, sizeof(err))) {
+    case EVENTS_JOINED:
+        break;
+    case EVENTS_BAD_REQUEST:
+        xfree(s);
+        http_error(h, req, 400, "Bad Request", "invalid_request", err);
+        return;
+    case EVENTS_UNKNOWN_QUEUE:
+        xfree(s);
+        http_error(h, req, 400, "Bad Request", "unknown_queue", err);
+        return;
+    case EVENTS_FULL:
+        xfree(s);
+        http_unavailable(h, req, "too_many_clients", err);
+        return;
+    case EVENTS_STOPPED:
+        xfree(s);
+        http_unavailable(h, req, "shutting_down", err);
+        return;
+    case EVENTS_NOMEM:
+    default:
+        xfree(s);
+        http_error(h, req, 500, "Internal Server Error", "internal", err);
+        return;
+    }
+    evhttp_connection_set_closecb(evcon, http_stream_close_cb, s);
+    if ((bev = evhttp_connection_get_bufferevent(evcon)) != NULL) {
+        wtv.tv_sec = (time_t)(h->d->cfg->http.timeout_ms / 1000);
+        wtv.tv_usec = (suseconds_t)(h->d->cfg->http.timeout_ms % 1000) *
+            1000;
+        bufferevent_set_timeouts(bev, NULL, &wtv);
+    }
+    evhttp_add_header(out, "Content-Type", "text/event-stream");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    /* A reverse proxy must not hold events back to fill a buffer. */
+    evhttp_add_header(out, "X-Accel-Buffering", "no");
+    /* Once it ends, the connection is not kept for another request. */
+    evhttp_add_header(out, "Connection", "close");
+    evhttp_send_reply_start(req, 200, "OK");
+    http_count(h, 200);
 }
 
 /* -------------------------------------------------------------- dispatch */

@@ -28,6 +28,7 @@
 #include "curlev.h"
 #include "daemon.h"
 #include "desk.h"
+#include "events.h"
 #include "http.h"
 #include "item.h"
 #include "log.h"
@@ -268,6 +269,7 @@ daemon_shutdown(struct daemon *d)
     d->draining = true;
     d->drain_deadline_ms = util_now_ms() + d->cfg->shutdown.drain_timeout_ms;
     http_stop_accepting(d->http);
+    events_stop(d->events);     /* end the event streams: nothing to wait */
     poller_stop(d->poller);     /* polling: finish batches, give leases */
     actions_stop(d->actions);   /* take no more; in-flight ones finish */
     log_info("shutting down: %u items in flight, deadline %lld ms",
@@ -378,6 +380,10 @@ main_run(struct daemon *d)
      * pending callbacks still answer its requests. */
     if ((d->desk = desk_new(d)) == NULL || desk_start(d->desk) == -1)
         fatalx("cannot set up the responders' desk");
+    /* The live event stream: freed after http, whose connections leave
+     * it as they close. */
+    if ((d->events = events_new(d)) == NULL)
+        fatalx("cannot set up the event stream");
     if ((d->http = http_new(d)) == NULL)
         goto out;
     if (d->cfg->user != NULL)
@@ -419,6 +425,7 @@ out:
     curlev_free(d->curlev);
     actions_free(d->actions);
     http_free(d->http);
+    events_free(d->events);
     desk_free(d->desk);
     if (d->ev_drain)
         event_free(d->ev_drain);

@@ -10,7 +10,8 @@
  * stored items: update (an edit or a restore) and mark (delete, hide,
  * unhide); a dead letter is a plain XADD. Three small scripts keep the
  * pollers' state: a lease, a cursor written only under that lease, and a
- * daily quota counter. A reply of NOSCRIPT (Redis
+ * daily quota counter. The desk's script (queue_desk.c) and the events
+ * reader's (queue_events.c) answer JSON. A reply of NOSCRIPT (Redis
  * restarted with an empty script cache) resends the same command as EVAL,
  * unseen by the caller.
  *
@@ -268,6 +269,7 @@ enum queue_script {
     QUEUE_SCRIPT_LEASE,
     QUEUE_SCRIPT_CURSOR,
     QUEUE_SCRIPT_QUOTA,
+    QUEUE_SCRIPT_EVENTS,        /* queue_events.c; answers one JSON string */
     QUEUE_SCRIPT_DESK,          /* queue_desk.c; answers one JSON string */
     QUEUE_SCRIPT_ACTIONS,       /* queue_actions.c; likewise */
     QUEUE_SCRIPT_COUNT_
@@ -290,6 +292,7 @@ static const struct {
     [QUEUE_SCRIPT_LEASE] = { "lease", queue_lease_lua },
     [QUEUE_SCRIPT_CURSOR] = { "cursor", queue_cursor_lua },
     [QUEUE_SCRIPT_QUOTA] = { "quota", queue_quota_lua },
+    [QUEUE_SCRIPT_EVENTS] = { "events", queue_events_lua },
     [QUEUE_SCRIPT_DESK] = { "desk", queue_desk_lua, true },
     [QUEUE_SCRIPT_ACTIONS] = { "actions", queue_actions_lua },
 };
@@ -339,7 +342,8 @@ struct queue_cmd {
     int nkeys;
     queue_store_cb *cb;
     queue_value_cb *vcb;        /* instead of cb: the pollers' scripts */
-    queue_desk_cb *desk_cb;     /* instead of cb: the desk script */
+    queue_desk_cb *desk_cb;     /* instead of cb: the desk and events
+                                   scripts, which answer JSON */
     void *arg;
 };
 
@@ -868,12 +872,14 @@ queue_err_len(const redisReply *r)
 static int queue_script_send(struct queue *q, struct queue_cmd *cmd);
 
 /*
- * The desk script's reply (r not NULL): one JSON object. An error is the
- * script's own failure (a bug, or a key of the wrong type), logged here.
+ * The reply of a script that answers JSON, the desk's or the events'
+ * (r not NULL): one JSON object. An error is the script's own failure (a
+ * bug, or a key of the wrong type), logged here.
  */
 static void
 queue_desk_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
 {
+    const char *what = queue_scripts[cmd->script].name;
     enum queue_status st = QUEUE_ERROR;
     json_t *reply = NULL;
     json_error_t jerr;
@@ -881,15 +887,15 @@ queue_desk_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     if (r->type == REDIS_REPLY_ERROR) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
-        log_warnx("redis %s %s failed: %.*s", queue_scripts[cmd->script].name,
-            cmd->name, queue_err_len(r), r->str);
+        log_warnx("redis %s %s failed: %.*s", what, cmd->name,
+            queue_err_len(r), r->str);
     } else if (r->type != REDIS_REPLY_STRING ||
         (reply = json_loadb(r->str, r->len, 0, &jerr)) == NULL ||
         !json_is_object(reply)) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
-        log_warnx("redis %s %s: unexpected reply type %d",
-            queue_scripts[cmd->script].name, cmd->name, r->type);
+        log_warnx("redis %s %s: unexpected reply type %d", what, cmd->name,
+            r->type);
     } else {
         st = QUEUE_UPDATED;
     }
@@ -1569,6 +1575,40 @@ queue_actions(struct queue *q, const char *op, const char *const *args,
 {
     return queue_json_script(q, QUEUE_SCRIPT_ACTIONS, op, args, nargs, cb,
         arg);
+}
+
+/* ---------------------------------------------------------------------
+ * Events (queue_events.c; docs/redis.md, "Events")
+ * ------------------------------------------------------------------ */
+
+int
+queue_events(struct queue *q, bool last, long count, const char *after_ingest,
+    const char *after_audit, queue_desk_cb *cb, void *arg)
+{
+    struct queue_cmd *cmd;
+    bool ok;
+
+    if (!q->up || q->ac == NULL ||
+        (cmd = queue_cmd_new(q, QUEUE_CMD_SCRIPT)) == NULL)
+        return -1;
+    cmd->script = QUEUE_SCRIPT_EVENTS;
+    cmd->desk_cb = cb;
+    cmd->arg = arg;
+    cmd->nkeys = 2;
+    ok = (cmd->name = xstrdup(last ? "last" : "next")) != NULL &&
+        queue_cmd_key(q, cmd, "ingest", "") == 0 &&
+        queue_cmd_key(q, cmd, "audit", "") == 0 &&
+        queue_cmd_str(cmd, q->prefix) == 0 &&
+        queue_cmd_str(cmd, cmd->name) == 0 &&
+        queue_cmd_num(cmd, count > 0 ? count : 0) == 0 &&
+        queue_cmd_str(cmd, after_ingest) == 0 &&
+        queue_cmd_str(cmd, after_audit) == 0;
+    if (ok && queue_script_send(q, cmd) == 0)
+        return 0;
+    log_warnx("cannot send the events %s command to redis", last ? "last" :
+        "next");
+    queue_cmd_free(cmd);
+    return -1;
 }
 
 /* XGROUP CREATE for every remembered queue name. */

@@ -1,7 +1,7 @@
 /*
- * queue_internal: what the files of the queue module share (queue.c and
- * queue_desk.c). Not for other modules: include/queue.h is the module's
- * face.
+ * queue_internal: what the files of the queue module share (queue.c,
+ * queue_desk.c and queue_events.c). Not for other modules:
+ * include/queue.h is the module's face.
  */
 #ifndef INBOXD_QUEUE_INTERNAL_H
 #define INBOXD_QUEUE_INTERNAL_H
@@ -30,5 +30,8 @@
 extern const char queue_desk_lua[];
 /* The outbound actions script (queue_actions.c), likewise. */
 extern const char queue_actions_lua[];
+
+/* The events script (queue_events.c): new entries of ingest and audit. */
+extern const char queue_events_lua[];
 
 #endif

@@ -135,6 +135,12 @@ struct config {
         int64_t audit_maxlen;   /* desk: cap of the audit stream */
     } queue;
 
+    /* GET /v1/events (events.h). */
+    struct {
+        int64_t max_clients;    /* streams open at once; more get 503 */
+        uint64_t max_buffer;    /* bytes unsent to one client: dropped */
+    } events;
+
     struct route_table routes;
 
     /* canned: replies agents send by name (desk.h has the placeholders). */

@@ -14,6 +14,7 @@ struct actions;
 struct config;
 struct curlev;
 struct desk;
+struct events;
 struct http;
 struct metrics;
 struct poller;
@@ -27,6 +28,7 @@ struct daemon {
     struct queue *queue;
     struct metrics *metrics;
     struct desk *desk;          /* the responders' API (desk.h) */
+    struct events *events;      /* GET /v1/events, the live stream */
     struct curlev *curlev;      /* outbound HTTP (pollers, actions) */
     struct actions *actions;    /* outbound actions' executor */
     struct poller *poller;      /* Telegram getUpdates, YouTube lists */

@@ -208,7 +208,7 @@ int queue_quota_take(struct queue *q, const char *name, int64_t units,
 
 /*
  * reply: the script's JSON answer (an object), borrowed for the call;
- * NULL unless st is QUEUE_UPDATED.
+ * NULL unless st is QUEUE_UPDATED. The events reader's callback too.
  */
 typedef void queue_desk_cb(enum queue_status st, json_t *reply, void *arg);
 
@@ -230,6 +230,26 @@ int queue_desk(struct queue *q, const char *op, const char *const *args,
  */
 int queue_actions(struct queue *q, const char *op, const char *const *args,
     size_t nargs, queue_desk_cb *cb, void *arg);
+
+/* ---------------------------------------------------------------------
+ * Events (docs/redis.md, "Events"): what the events hub (events.h) reads
+ * of the ingest and audit streams, every inboxd process's writes.
+ * ------------------------------------------------------------------ */
+
+/*
+ * Read the ingest and audit streams after the entry ids after_ingest and
+ * after_audit ("<ms>-<seq>", copied), in one script that never blocks.
+ * !last: the first count new entries of each (XREAD). last: the newest
+ * count entries of each after its id, and "ends", each stream's last
+ * entry id ("0-0" when empty); count 0 asks for the ends only. cb:
+ * QUEUE_UPDATED with {"ingest": [[id, {fields}]...], "audit": [[id,
+ * {fields}, queue]...], "ends": [ingest, audit]} (queue: the audit
+ * entry's item's queue now, "" when gone; an empty list may come as {}),
+ * QUEUE_ERROR, QUEUE_UNAVAILABLE. Return value as for queue_store.
+ */
+int queue_events(struct queue *q, bool last, long count,
+    const char *after_ingest, const char *after_audit, queue_desk_cb *cb,
+    void *arg);
 
 /* Make sure each named queue's stream and consumer group exist. */
 void queue_ensure_groups(struct queue *q, char *const *names, size_t n,

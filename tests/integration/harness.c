@@ -557,15 +557,44 @@ it_write_file(const char *path, const char *data, size_t len)
     return rc;
 }
 
+/* Start INBOXD_BIN on d's config and wait until /healthz answers. */
+static int
+it_daemon_spawn(struct it_daemon *d)
+{
+    const char *const argv[] = { INBOXD_BIN, "-c", d->cfg, NULL };
+    long long deadline;
+    long status;
+    int wstatus;
+
+    if ((d->pid = it_spawn(argv, d->log, "INBOXD_TOKEN", "test-token")) ==
+        -1) {
+        d->pid = 0;
+        return -1;
+    }
+    deadline = it_now_ms() + 10000;
+    while (it_now_ms() < deadline) {
+        if (it_reap(d->pid, 0, &wstatus) == 0) {
+            fprintf(stderr, "harness: inboxd exited during startup "
+                "(status %d)\n", wstatus);
+            d->pid = 0;
+            return -1;
+        }
+        if (it_http(d, "GET", "/healthz", NULL, NULL, &status, NULL,
+            NULL) == 0)
+            return 0;
+        it_sleep_ms(20);
+    }
+    fprintf(stderr, "harness: inboxd did not answer /healthz in 10 s\n");
+    it_daemon_stop(d);
+    return -1;
+}
+
 int
 it_daemon_start(struct it_daemon *d, const char *yaml,
     const struct it_redis *r)
 {
     struct buf cfg;
-    long long deadline;
-    long status;
-    int wstatus, rc = -1;
-    const char *const argv[] = { INBOXD_BIN, "-c", d->cfg, NULL };
+    int rc = -1;
 
     buf_init(&cfg, 1u << 20);
     if (d->dir[0] == '\0' && it_mkdtemp(d->dir, sizeof(d->dir),
@@ -581,32 +610,19 @@ it_daemon_start(struct it_daemon *d, const char *yaml,
         "unix:/nonexistent/redis.sock") == -1 ||
         it_write_file(d->cfg, cfg.data, cfg.len) == -1)
         goto out;
-    if ((d->pid = it_spawn(argv, d->log, "INBOXD_TOKEN", "test-token")) ==
-        -1) {
-        d->pid = 0;
-        goto out;
-    }
-
-    deadline = it_now_ms() + 10000;
-    while (it_now_ms() < deadline) {
-        if (it_reap(d->pid, 0, &wstatus) == 0) {
-            fprintf(stderr, "harness: inboxd exited during startup "
-                "(status %d)\n", wstatus);
-            d->pid = 0;
-            goto out;
-        }
-        if (it_http(d, "GET", "/healthz", NULL, NULL, &status, NULL,
-            NULL) == 0) {
-            rc = 0;
-            goto out;
-        }
-        it_sleep_ms(20);
-    }
-    fprintf(stderr, "harness: inboxd did not answer /healthz in 10 s\n");
-    it_daemon_stop(d);
+    rc = it_daemon_spawn(d);
 out:
     buf_free(&cfg);
     return rc;
+}
+
+int
+it_daemon_restart(struct it_daemon *d)
+{
+    if (d->cfg[0] == '\0')
+        return -1;
+    it_daemon_stop(d);
+    return it_daemon_spawn(d);
 }
 
 int

@@ -85,6 +85,13 @@ int it_daemon_start(struct it_daemon *d, const char *yaml,
     const struct it_redis *r);
 
 /*
+ * Stop the daemon if it runs, then start it again on the same config
+ * file and port (clients can reconnect to the same address), waiting as
+ * it_daemon_start does. -1 when it did not come up.
+ */
+int it_daemon_restart(struct it_daemon *d);
+
+/*
  * Wait (at most ms) until GET /healthz answers 200: Redis connected with
  * every script loaded and rules in place. -1 on timeout.
  */
