@@ -27,6 +27,7 @@ enum ctl_shape {
     CTL_SHAPE_PLAIN,            /* no item id, no body */
     CTL_SHAPE_ID,               /* ID, no body */
     CTL_SHAPE_ID_TEXT,          /* ID TEXT...: body {key: text} */
+    CTL_SHAPE_ACTION,           /* ACTION_ID: /v1/actions/<id>[/action] */
 };
 
 static const struct ctl_command {
@@ -49,6 +50,10 @@ static const struct ctl_command {
       "reason" },
     { "hide", CTL_HIDE, CTL_SHAPE_ID, "POST", "hide", NULL },
     { "unhide", CTL_UNHIDE, CTL_SHAPE_ID, "POST", "unhide", NULL },
+    { "delete", CTL_DELETE, CTL_SHAPE_ID, "POST", "delete", NULL },
+    { "action", CTL_ACTION, CTL_SHAPE_ACTION, "GET", NULL, NULL },
+    { "undo", CTL_UNDO, CTL_SHAPE_ACTION, "POST", "undo", NULL },
+    { "retry", CTL_RETRY, CTL_SHAPE_ACTION, "POST", "retry", NULL },
     { "resolve", CTL_RESOLVE, CTL_SHAPE_ID, "POST", "resolve", NULL },
     { "reopen", CTL_REOPEN, CTL_SHAPE_ID, "POST", "reopen", NULL },
     { "release", CTL_RELEASE, CTL_SHAPE_ID, "POST", "release", NULL },
@@ -79,6 +84,10 @@ static const char ctl_usage_text[] =
     "  assign ID --queue QUEUE       move the item to a queue\n"
     "  escalate ID REASON...         mark the item escalated\n"
     "  hide ID | unhide ID           ask the platform to hide or show it\n"
+    "  delete ID                     ask the platform to delete it (leads)\n"
+    "  action ACTION_ID              an outbound action: state, answer\n"
+    "  undo ACTION_ID                undo a done action (unhide a hide)\n"
+    "  retry ACTION_ID               send a failed action again (leads)\n"
     "  resolve ID | reopen ID        close it, or put it back in its "
     "queue\n"
     "  release ID                    give it back to its queue\n"
@@ -154,6 +163,20 @@ ctl_join(int argc, char *const *argv, int from)
         return NULL;
     }
     return buf_steal(&b);
+}
+
+/* a, b and "/" c when c is given, as a new string; NULL: no memory. */
+static char *
+ctl_strcat3(const char *a, const char *b, const char *c)
+{
+    struct buf out;
+
+    buf_init(&out, 1024);
+    if (buf_printf(&out, "%s%s%s%s", a, b, c ? "/" : "", c ? c : "") == -1) {
+        buf_free(&out);
+        return NULL;
+    }
+    return buf_steal(&out);
 }
 
 static int
@@ -287,6 +310,18 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
         return ctl_set_path(inv, NULL, c->action) == -1 ? -1 : 0;
     }
 
+    if (c->shape == CTL_SHAPE_ACTION) {
+        if (argc != 2 || argv[1][0] == '\0' ||
+            strspn(argv[1], "0123456789-") != strlen(argv[1])) {
+            snprintf(err, errlen, "%s: expected one action id "
+                "(<ms>-<seq>)", c->name);
+            return -1;
+        }
+        inv->path = c->action != NULL ?
+            ctl_strcat3("/v1/actions/", argv[1], c->action) :
+            ctl_strcat3("/v1/actions/", argv[1], NULL);
+        return inv->path == NULL ? -1 : 0;
+    }
     if (argc < 2 || argv[1][0] == '\0') {
         snprintf(err, errlen, "%s: expected an item id", c->name);
         return -1;
@@ -694,6 +729,32 @@ ctl_render_rules(struct buf *out, json_t *resp)
     return 0;
 }
 
+/* An outbound action: what, on what, by whom, and how it ended. */
+static int
+ctl_render_action(struct buf *out, json_t *a)
+{
+    static const char *const keys[] = { "type", "item", "by", "state",
+        "detail", "request" };
+    json_t *n;
+
+    for (size_t i = 0; i < nitems(keys); i++) {
+        if (ctl_str(a, keys[i]) != NULL &&
+            buf_printf(out, "%-9s %s\n", keys[i], ctl_str(a, keys[i])) == -1)
+            return -1;
+    }
+    if ((n = json_object_get(a, "attempts")) != NULL &&
+        buf_printf(out, "%-9s %lld\n", "attempts",
+        (long long)json_integer_value(n)) == -1)
+        return -1;
+    if (ctl_str(a, "undo") != NULL)
+        return buf_printf(out, "%-9s inboxctl undo %s (%s)\n", "undo",
+            ctl_str(a, "id") ? ctl_str(a, "id") : "?", ctl_str(a, "undo"));
+    if (ctl_str(a, "undo_impossible") != NULL)
+        return buf_printf(out, "%-9s none: %s\n", "undo",
+            ctl_str(a, "undo_impossible"));
+    return 0;
+}
+
 int
 ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
 {
@@ -741,6 +802,15 @@ ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
         return ctl_render_rules(out, resp);
     case CTL_TAIL:
         return 0;               /* one line per event: ctl_render_event */
+    case CTL_ACTION:
+        return ctl_render_action(out, resp);
+    case CTL_UNDO:
+    case CTL_RETRY:
+        return buf_printf(out, "outbound action %s: pending (%s %s)\n",
+            ctl_str(resp, "action_id") ? ctl_str(resp, "action_id") : "?",
+            cmd == CTL_UNDO ? "undoes" : "retries",
+            ctl_str(resp, cmd == CTL_UNDO ? "undo_of" : "retry_of") ?
+            ctl_str(resp, cmd == CTL_UNDO ? "undo_of" : "retry_of") : "?");
     default:
         /* An action: the item as it is now. */
         if (ctl_put_head(out, resp) == -1)

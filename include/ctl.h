@@ -36,6 +36,10 @@ enum ctl_cmd {
     CTL_STATS,
     CTL_RULES,                  /* rules stats: per-rule counters */
     CTL_TAIL,                   /* the live event stream, followed */
+    CTL_DELETE,                 /* delete on the platform (leads) */
+    CTL_ACTION,                 /* an outbound action's state */
+    CTL_UNDO,                   /* ask for an action's inverse */
+    CTL_RETRY,                  /* send a failed action again (leads) */
 };
 
 /* Exit statuses (docs/inboxctl.md). */

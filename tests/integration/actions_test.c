@@ -529,13 +529,34 @@ out:
     return rc;
 }
 
+/* inboxctl's output for args (after -s and -t), new, or NULL. */
+static char *
+ctl(const char *args)
+{
+    char cmd[512];
+    struct buf out;
+    size_t n;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "%s -s http://127.0.0.1:%d -t %s %s 2>&1",
+        INBOXCTL_BIN, da.port, AGENT, args);
+    if ((p = popen(cmd, "r")) == NULL)
+        return NULL;
+    buf_init(&out, 1 << 16);
+    buf_puts(&out, "");
+    while ((n = fread(cmd, 1, sizeof(cmd), p)) > 0)
+        buf_append(&out, cmd, n);
+    pclose(p);
+    return buf_steal(&out);
+}
+
 /* Undo of a done hide is one call, and unhides at the fake. */
 static int
 test_undo(void)
 {
     char *item = item_json("facebook", "139560936755999_5005", "comment",
         PAGE, NULL, "Meh");
-    char *aid = NULL, *e = NULL, path[128];
+    char *aid = NULL, *e = NULL, *out = NULL, path[128];
     const char *uid;
     json_t *a = NULL, *u = NULL, *again = NULL;
     size_t before = fake_platform_effects(fake, "unhide");
@@ -547,6 +568,11 @@ test_undo(void)
         AGENT)) != NULL);
     CHECK((a = wait_action(aid, "done", 4000)) != NULL);
     CHECK_STR(json_string_value(json_object_get(a, "undo")), "unhide");
+    snprintf(path, sizeof(path), "action %s", aid);
+    CHECK((out = ctl(path)) != NULL);
+    CHECK_CONTAINS(out, "state     done\n");
+    CHECK_CONTAINS(out, "request   POST /139560936755999_5005 is_hidden=true");
+    CHECK_CONTAINS(out, "(unhide)");
     snprintf(path, sizeof(path), "/v1/actions/%s/undo", aid);
     CHECK((u = get_json("POST", path, AGENT, NULL, &st)) != NULL);
     CHECK(st == 200);
@@ -566,6 +592,7 @@ out:
     xfree(item);
     xfree(aid);
     xfree(e);
+    xfree(out);
     return rc;
 }
 

@@ -95,6 +95,13 @@ test_parse_requests(void)
           "{\"away\":false}" },
         { { "queues", NULL }, "GET", "/v1/queues", "-" },
         { { "stats", NULL }, "GET", "/v1/stats", "-" },
+        { { "delete", "vk:1", NULL }, "POST", "/v1/items/vk:1/delete", "-" },
+        { { "action", "1795438724024-0", NULL }, "GET",
+          "/v1/actions/1795438724024-0", "-" },
+        { { "undo", "1795438724024-0", NULL }, "POST",
+          "/v1/actions/1795438724024-0/undo", "-" },
+        { { "retry", "1795438724024-0", NULL }, "POST",
+          "/v1/actions/1795438724024-0/retry", "-" },
     };
     struct ctl_invocation inv;
     char err[256];
@@ -183,6 +190,9 @@ test_parse_errors(void)
         { { "next", NULL }, NULL, "no token" },
         { { "-s", "ftp://x", "next", NULL }, "t", "-s: expected an http" },
         { { "show", NULL }, "t", "show: expected an item id" },
+        { { "undo", "facebook:1", NULL }, "t",
+          "undo: expected one action id (<ms>-<seq>)" },
+        { { "action", NULL }, "t", "action: expected one action id" },
         { { "show", "a:1", "b", NULL }, "t", "expected only an item id" },
         { { "reply", "a:1", NULL }, "t", "reply: expected text" },
         { { "reply", "a:1", "--canned", NULL }, "t", "expected canned" },
