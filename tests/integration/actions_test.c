@@ -8,7 +8,10 @@
  * honoured; a permanent error shows on the item; undo and dry run; and a
  * daemon killed with a request in flight has its actions taken over.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,7 @@
 static struct it_redis redis;
 static struct it_daemon da;
 static struct fake_platform *fake;
+static atomic_int live_port;        /* da.port, for the agents' threads */
 
 static const char *config_fmt =
     "listen: 127.0.0.1:{{port}}\n"
@@ -50,11 +54,13 @@ static const char *config_fmt =
     "tokens:\n"
     "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
     "  - {name: alice, role: agent, token: alice-token}\n"
+    "  - {name: bob, role: agent, token: bob-token}\n"
     "  - {name: lena, role: lead, token: lena-token}\n"
     "queues:\n"
-    "  names: [general, moderation]\n"
+    "  names: [general, moderation, desk]\n"
     "routes:\n"
     "  - {queue: moderation, category: [spam, abuse]}\n"
+    "  - {queue: desk, platform: vk, kind: comment}\n"
     "moderation:\n"
     "  categories: [spam]\n"
     "actions:\n"
@@ -106,6 +112,7 @@ start_daemon(struct it_daemon *d)
     if (yaml.failed || it_daemon_start(d, yaml.data, &redis) == -1 ||
         it_daemon_wait_healthy(d, 10000) == -1)
         rc = -1;
+    atomic_store(&live_port, d->port);
     buf_free(&yaml);
     return rc;
 }
@@ -647,6 +654,140 @@ out:
     return rc;
 }
 
+/* ------------------------------------------- two agents, one restart */
+
+#define AGENTS_ITEMS    30
+
+static atomic_int answered;         /* replies the desk accepted */
+
+/* One request to the live daemon from an agent's thread. */
+static json_t *
+agent_call(const char *method, const char *path, const char *token,
+    const char *body, long *st)
+{
+    struct it_daemon d;
+    char *resp = NULL;
+    json_t *j = NULL;
+
+    memset(&d, 0, sizeof(d));
+    d.port = atomic_load(&live_port);
+    *st = 0;
+    if (it_http(&d, method, path, token, body, st, &resp, NULL) == 0) {
+        j = json_loads(resp != NULL ? resp : "", 0, NULL);
+        xfree(resp);
+    }
+    return j;
+}
+
+/* Reply to id; 0 when the desk took it (or it is already answered). */
+static int
+agent_reply(const char *token, const char *id)
+{
+    char path[256], body[256];
+    json_t *j;
+    long st;
+
+    snprintf(path, sizeof(path), "/v1/items/%s/reply", id);
+    snprintf(body, sizeof(body), "{\"text\":\"Answer to %s\"}", id);
+    j = agent_call("POST", path, token, body, &st);
+    json_decref(j);
+    if (st == 200)
+        atomic_fetch_add(&answered, 1);
+    return st == 200 ? 0 : -1;
+}
+
+/*
+ * An agent: claim, answer, repeat, like a person at the desk. After any
+ * failure (the daemon died under it) it looks at what it holds and
+ * answers that first, as the CLI's "mine" would show it.
+ */
+static void *
+agent(void *arg)
+{
+    const char *token = arg;
+    json_t *j, *v;
+    size_t i;
+    long st;
+    int idle = 0;
+
+    while (idle < 3) {
+        j = agent_call("GET", "/v1/claims", token, NULL, &st);
+        json_array_foreach(json_object_get(j, "items"), i, v) {
+            if (strcmp(json_string_value(json_object_get(v, "state")),
+                "claimed") == 0)
+                agent_reply(token, json_string_value(json_object_get(v,
+                    "id")));
+        }
+        json_decref(j);
+        j = agent_call("POST", "/v1/claims", token,
+            "{\"queues\":[\"desk\"]}", &st);
+        if (st == 200)
+            agent_reply(token, json_string_value(json_object_get(j, "id")));
+        idle = st == 204 ? idle + 1 : 0;
+        if (st != 200)
+            sleep_ms(50);
+        json_decref(j);
+    }
+    return NULL;
+}
+
+/*
+ * Two agents work one queue while inboxd is killed with SIGKILL and
+ * restarted: every item is answered, and each reply reaches the platform
+ * exactly once.
+ */
+static int
+test_two_agents_and_a_restart(void)
+{
+    char native[64], *item, *e;
+    size_t before = fake_platform_effects(fake, "reply");
+    int per[AGENTS_ITEMS] = { 0 }, n, rc = 0;
+    pthread_t a, b;
+    bool ta = false, tb = false;
+
+    for (int i = 0; i < AGENTS_ITEMS; i++) {
+        snprintf(native, sizeof(native), "-" VK_GROUP "_%d", 700 + i);
+        item = item_json("vk", native, "comment", VK_GROUP,
+            "-" VK_GROUP "_500", "When does the shop open on Sunday?");
+        CHECK(post_item(item) == 202);
+        xfree(item);
+    }
+    CHECK(pthread_create(&a, NULL, agent, (void *)(uintptr_t)AGENT) == 0);
+    ta = true;
+    CHECK(pthread_create(&b, NULL, agent, (void *)(uintptr_t)"bob-token") ==
+        0);
+    tb = true;
+    for (int i = 0; i < 500 && atomic_load(&answered) < AGENTS_ITEMS / 3;
+        i++)
+        sleep_ms(10);
+    CHECK(it_daemon_signal(&da, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&da, 5000, NULL) == 0);
+    it_daemon_cleanup(&da);
+    CHECK(start_daemon(&da) == 0);
+out:
+    if (ta)
+        pthread_join(a, NULL);
+    if (tb)
+        pthread_join(b, NULL);
+    if (rc != 0)
+        return rc;
+    CHECK(fake_platform_wait_effects(fake, "reply", before + AGENTS_ITEMS,
+        8000) == 0);
+    sleep_ms(500);
+    CHECK(fake_platform_effects(fake, "reply") == before + AGENTS_ITEMS);
+    for (size_t i = before; i < fake_platform_effects(fake, "reply"); i++) {
+        CHECK((e = fake_platform_effect(fake, "reply", i)) != NULL);
+        if (sscanf(e, "vk reply -" VK_GROUP "_%d", &n) == 1 && n >= 700 &&
+            n < 700 + AGENTS_ITEMS)
+            per[n - 700]++;
+        xfree(e);
+    }
+    for (int i = 0; i < AGENTS_ITEMS; i++)
+        CHECK(per[i] == 1);
+    CHECK(atomic_load(&answered) == AGENTS_ITEMS);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "auto_hide_from_webhook", test_auto_hide_from_webhook },
     { "dry_run", test_dry_run },
@@ -656,6 +797,7 @@ static const struct check_case cases[] = {
     { "permanent_failure", test_permanent_failure },
     { "undo", test_undo },
     { "killed_mid_request", test_killed_mid_request },
+    { "two_agents_and_a_restart", test_two_agents_and_a_restart },
 };
 
 int
