@@ -186,14 +186,23 @@ actions_finish(struct actions_run *r, const char *state, int64_t delay_ms,
     const struct config *cfg = r->cfg;
     char audit[24], ttl[24], delay[24], code[16];
     const char *show = r->req.show.data != NULL ? r->req.show.data : "";
+    const char *why = NULL;
+    int u = outbound_undo(r->platform, r->oa.type, &why);
+    char undo[192];
     const char *args[] = { audit, ttl, a->consumer, r->id, state, delay,
-        code, detail, show };
+        code, detail, show, undo };
 
     snprintf(audit, sizeof(audit), "%lld",
         (long long)cfg->queue.audit_maxlen);
     snprintf(ttl, sizeof(ttl), "%lld", (long long)cfg->queue.item_ttl_ms);
     snprintf(delay, sizeof(delay), "%lld", (long long)delay_ms);
     snprintf(code, sizeof(code), "%ld", status);
+    /* The audit says how to undo it, or that the platform cannot. */
+    if (u != -1)
+        snprintf(undo, sizeof(undo), "%s", outbound_type_name(
+            (enum outbound_type)u));
+    else
+        snprintf(undo, sizeof(undo), "none: %s", why ? why : "-");
     metrics_add2(a->d->metrics, "inboxd_actions_total", "platform",
         r->platform, "result", state, 1);
     if (strcmp(state, "retry") == 0)

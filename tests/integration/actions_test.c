@@ -35,6 +35,8 @@
 #define VK_GROUP    "192764727"
 #define TG_BOT      "123456789"
 #define TG_TOKEN    TG_BOT ":AAactionsTOKEN"
+#define IG_ACCOUNT  "17841405309211844"
+#define YT_CHANNEL  "UCk1SpWNzOs4MYmr0uICEntg"
 #define SPAM        "FREE MONEY!!! click here http://bit.ly/xyz crypto " \
     "giveaway, earn $5000 per day working from home"
 #define LEAD        "lena-token"
@@ -73,15 +75,20 @@ static const char *config_fmt =
     "  facebook: {api_base: \"@FAKE@/v21.0\"}\n"
     "  vk: {api_base: \"@FAKE@/method\"}\n"
     "  telegram: {api_base: \"@FAKE@\"}\n"
+    "  instagram: {api_base: \"@FAKE@/v21.0\"}\n"
+    "  youtube: {api_base: \"@FAKE@/youtube/v3\", poll_interval: 200ms}\n"
     "accounts:\n"
     "  - {platform: facebook, id: \"" PAGE "\", app_secret: " META_SECRET
     ", access_token: PAGE-TOK}\n"
     "  - {platform: facebook, id: \"" PAGE_DRY "\", app_secret: " META_SECRET
     ", access_token: PAGE-TOK, dry_run: true}\n"
     "  - {platform: vk, id: " VK_GROUP ", secret: vks, access_token: "
-    "GROUP-TOK, user_token: USER-TOK, moderate: []}\n"
+    "GROUP-TOK, user_token: USER-TOK}\n"
     "  - {platform: telegram, id: " TG_BOT ", bot_token: \"" TG_TOKEN
-    "\", webhook_secret: tgs}\n";
+    "\", webhook_secret: tgs, moderate_action: delete}\n"
+    "  - {platform: instagram, id: \"" IG_ACCOUNT "\", app_secret: "
+    META_SECRET ", access_token: IG-TOK}\n"
+    "  - {platform: youtube, id: " YT_CHANNEL ", oauth_token: YT-TOK}\n";
 
 /* ------------------------------------------------------------- helpers */
 
@@ -310,6 +317,7 @@ test_auto_hide_from_webhook(void)
     CHECK_CONTAINS(audit, "type=hide");
     CHECK_CONTAINS(audit, "status=200");
     CHECK_CONTAINS(audit, "request=POST /139560936755999_1001 is_hidden=true");
+    CHECK_CONTAINS(audit, "undo=unhide");
     XFREE(&v);
     CHECK((v = hget("inboxd:item:facebook:139560936755999_1001", "hidden"))
         != NULL);
@@ -328,6 +336,109 @@ out:
     xfree(resp);
     xfree(audit);
     xfree(v);
+    xfree(e);
+    return rc;
+}
+
+/*
+ * Every connector end to end: its own way in (a signed webhook, or a
+ * poll), the rules decide spam, and the fake receives the account's
+ * moderation call: VK deletes (it has no hidden state), Telegram deletes
+ * (moderate_action: delete), Instagram hides, YouTube holds for review.
+ */
+static int
+test_each_platform_moderates(void)
+{
+    char url[256], *body = NULL, *resp = NULL, *e = NULL;
+    long st = 0;
+    json_t *j = NULL;
+    int rc = 0;
+
+    /* VK Callback API: wall_reply_new with the community's secret. */
+    j = json_pack("{s:i,s:s,s:s,s:s,s:{s:i,s:i,s:i,s:i,s:[],s:i,s:s},s:s}",
+        "group_id", 192764727, "type", "wall_reply_new", "event_id",
+        "5e7f3c1e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f01", "v", "5.199", "object",
+        "id", 9312, "from_id", 499047616, "post_id", 310, "owner_id",
+        -192764727, "parents_stack", "date", 1795426800, "text", SPAM,
+        "secret", "vks");
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/vk", da.port);
+    CHECK(fake_webhook_vk(url, body, 0, &st, &resp) == 0);
+    CHECK(st == 200);
+    CHECK_STR(resp, "ok");
+    XFREE(&body);
+    XFREE(&resp);
+
+    /* Telegram webhook: a supergroup message, with the secret token. */
+    j = json_pack("{s:i,s:{s:i,s:{s:i,s:b,s:s},s:{s:I,s:s,s:s},s:i,s:s}}",
+        "update_id", 700001, "message", "message_id", 91, "from", "id", 555,
+        "is_bot", 0, "first_name", "Promo", "chat", "id",
+        (json_int_t)-1009999, "type", "supergroup", "title", "Fans", "date",
+        1795426800, "text", SPAM);
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/telegram/"
+        TG_BOT, da.port);
+    CHECK(fake_webhook_telegram(url, "tgs", body, &st, &resp) == 0);
+    CHECK(st == 200);
+    XFREE(&body);
+    XFREE(&resp);
+
+    /* Instagram comments webhook, signed like Meta's. */
+    j = json_pack("{s:s,s:[{s:s,s:i,s:[{s:s,s:{s:{s:s,s:s},s:{s:s,s:s},"
+        "s:s,s:s}}]}]}", "object", "instagram", "entry", "id", IG_ACCOUNT,
+        "time", 1795426800, "changes", "field", "comments", "value", "from",
+        "id", "7012345678909999", "username", "promo_acc", "media", "id",
+        "17999888777666555", "media_product_type", "FEED", "id",
+        "18034567890129999", "text", SPAM);
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/meta", da.port);
+    CHECK(fake_webhook_meta(url, META_SECRET, body, &st, &resp) == 0);
+    CHECK(st == 200);
+    XFREE(&body);
+    XFREE(&resp);
+
+    /* YouTube: the channel's next poll lists a new comment. */
+    j = json_pack("{s:s,s:[{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s,s:s,"
+        "s:s,s:s,s:{s:s},s:s,s:s}},s:i}}]}", "kind",
+        "youtube#commentThreadListResponse", "items", "kind",
+        "youtube#commentThread", "id", "UgySpamThread01", "snippet",
+        "channelId", YT_CHANNEL, "videoId", "dQw4w9WgXcQ", "topLevelComment",
+        "kind", "youtube#comment", "id", "UgySpamThread01", "snippet",
+        "channelId", YT_CHANNEL, "videoId", "dQw4w9WgXcQ", "textDisplay", SPAM,
+        "textOriginal", SPAM, "authorDisplayName", "@promo",
+        "authorChannelId", "value", "UCpromo0000000000000000", "publishedAt",
+        "2026-11-23T10:00:00Z", "updatedAt", "2026-11-23T10:00:00Z",
+        "totalReplyCount", 0);
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    fake_platform_push(fake, "/youtube/v3/commentThreads", 200, body, NULL);
+    XFREE(&body);
+
+    CHECK(fake_platform_wait_effects(fake, "moderate", 1, 8000) == 0);
+    CHECK((e = fake_platform_effect(fake, "moderate", 0)) != NULL);
+    CHECK_STR(e, "youtube moderate UgySpamThread01:heldForReview");
+    XFREE(&e);
+    CHECK(fake_platform_wait_effects(fake, "delete", 2, 5000) == 0);
+    for (size_t i = 0; i < fake_platform_effects(fake, "delete"); i++) {
+        CHECK((e = fake_platform_effect(fake, "delete", i)) != NULL);
+        CHECK(strcmp(e, "vk delete -192764727_9312") == 0 ||
+            strcmp(e, "telegram delete -1009999_91") == 0);
+        XFREE(&e);
+    }
+    CHECK(fake_platform_wait_effects(fake, "hide", 2, 5000) == 0);
+    CHECK((e = fake_platform_effect(fake, "hide", 1)) != NULL);
+    CHECK_STR(e, "instagram hide 18034567890129999");
+    XFREE(&e);
+    /* VK's moderation calls take the moderator's user token. */
+    CHECK((e = fake_platform_body(fake, "/method/wall.deleteComment", 0)) !=
+        NULL);
+    CHECK_CONTAINS(e, "access_token=USER-TOK");
+out:
+    xfree(body);
+    xfree(resp);
     xfree(e);
     return rc;
 }
@@ -790,6 +901,7 @@ out:
 
 static const struct check_case cases[] = {
     { "auto_hide_from_webhook", test_auto_hide_from_webhook },
+    { "each_platform_moderates", test_each_platform_moderates },
     { "dry_run", test_dry_run },
     { "vk_reply_exactly_once", test_vk_reply_exactly_once },
     { "telegram_reply_uncertain", test_telegram_reply_uncertain },
