@@ -297,6 +297,46 @@ util_str_has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/*
+ * Length of the valid UTF-8 sequence starting at s[i] (i < len), or 0
+ * when it is not one: overlong forms, surrogates, past U+10FFFF, cut.
+ */
+static size_t
+util_utf8_seq(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned char c = s[i];
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t n;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 1;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 2;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 3;
+    else
+        return 0;
+    if (len - i <= n)
+        return 0;
+    /* The second byte carries the overlong/surrogate/range limits. */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[i + 1] < lo || s[i + 1] > hi)
+        return 0;
+    for (size_t k = 2; k <= n; k++)
+        if ((s[i + k] & 0xc0) != 0x80)
+            return 0;
+    return n + 1;
+}
+
 bool
 util_utf8_valid(const char *str, size_t len, size_t *bad)
 {
@@ -304,44 +344,29 @@ util_utf8_valid(const char *str, size_t len, size_t *bad)
     size_t i = 0, n;
 
     while (i < len) {
-        unsigned char c = s[i];
-        unsigned lo = 0x80, hi = 0xbf;
-
-        if (c < 0x80) {
-            i++;
-            continue;
+        if ((n = util_utf8_seq(s, len, i)) == 0) {
+            if (bad != NULL)
+                *bad = i;
+            return false;
         }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3;
-        else
-            goto bad;
-        if (len - i <= n)
-            goto bad;
-        /* The second byte carries the overlong/surrogate/range limits. */
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-        else if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            goto bad;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                goto bad;
-        i += n + 1;
+        i += n;
     }
     return true;
-bad:
-    if (bad != NULL)
-        *bad = i;
-    return false;
+}
+
+void
+util_utf8_scrub(char *str)
+{
+    unsigned char *s = (unsigned char *)str;
+    size_t len = strlen(str), i = 0, n;
+
+    while (i < len) {
+        if ((n = util_utf8_seq(s, len, i)) == 0) {
+            s[i] = '?';
+            n = 1;
+        }
+        i += n;
+    }
 }
 
 void

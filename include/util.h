@@ -47,6 +47,12 @@ bool util_str_has_prefix(const char *s, const char *prefix);
  * false, with the offset of the first bad byte in *bad (when not NULL).
  */
 bool util_utf8_valid(const char *s, size_t len, size_t *bad);
+/*
+ * Make the string s valid UTF-8 in place: every byte that does not start
+ * a valid sequence becomes '?'. For text bound for a JSON string that may
+ * quote client bytes or be cut mid-character (jansson refuses the rest).
+ */
+void util_utf8_scrub(char *s);
 /* The 1-based line and column (in bytes) of offset off in s. */
 void util_text_pos(const char *s, size_t off, int *line, int *col);
 

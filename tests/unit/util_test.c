@@ -417,6 +417,33 @@ out:
 }
 
 static int
+test_utf8_scrub(void)
+{
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        { "", "" },
+        { "caf\xc3\xa9 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xf0\x9f\x98\x80" },
+        { "near '\"\\ud80\xcf'", "near '\"\\ud80?'" },   /* cut char */
+        { "\xff\xfe", "??" },
+        { "\xc0\xaf.", "??." },                         /* overlong */
+        { "\xed\xa0\x80.", "???." },                    /* surrogate */
+        { "\xe2\x82\xe2\x82\xac", "??\xe2\x82\xac" },    /* cut, whole */
+    };
+    char buf[64];
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", t[i].in);
+        util_utf8_scrub(buf);
+        CHECK_STR(buf, t[i].out);
+        CHECK(util_utf8_valid(buf, strlen(buf), NULL));
+    }
+out:
+    return rc;
+}
+
+static int
 test_text_pos(void)
 {
     const char *s = "ab\ncd\n\nefg";
@@ -478,6 +505,7 @@ static const struct check_case cases[] = {
     {"parse_addr_oom", test_parse_addr_oom},
     {"clocks_and_prefix", test_clocks_and_prefix},
     {"utf8_valid", test_utf8_valid},
+    {"utf8_scrub", test_utf8_scrub},
     {"text_pos", test_text_pos},
     {"read_file", test_read_file},
 };
