@@ -2,7 +2,9 @@
 # Install the Debian packages inboxd needs to build, test and run.
 # Safe to run again: it installs only what is missing.
 set -eu
-PKGS="build-essential cmake pkg-config clang git curl
+# clang with libclang-rt-dev (compiler-rt: libFuzzer and the sanitizer
+# runtimes, libclang_rt.fuzzer-*.a) builds tests/fuzz.
+PKGS="build-essential cmake pkg-config clang libclang-rt-dev git curl
 libevent-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
 libhiredis-dev libfyaml-dev libssl-dev libutf8proc-dev libvectorscan-dev
 redis-server

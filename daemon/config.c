@@ -40,6 +40,7 @@
 #define CONFIG_MAX_ERRORS   20
 #define CONFIG_PATH_MAX     160     /* a key path in a message */
 #define CONFIG_SECRET_MAX   4096    /* bytes of one token or password */
+#define CONFIG_MAX_FILE     (4u << 20)  /* bytes of the config file */
 #define CONFIG_NAME_MAX     64
 
 #define KIB     1024ULL
@@ -271,6 +272,7 @@ struct config_ctx {
     struct config *cfg;
     const char *file;           /* the path as given, for messages */
     char *dir;                  /* its directory, absolute */
+    char *src;                  /* its text; the document points into it */
     struct buf *errors;
     int nerrors;
     struct config_pos set_at[CONFIG_NOPTIONS];
@@ -2432,6 +2434,39 @@ config_diag_cb(struct fy_diag *diag, void *user, const char *buf, size_t len)
 }
 
 /*
+ * Read the file into ctx->src and check that it is UTF-8, as YAML must
+ * be: libfyaml 0.7 can loop forever on a directive line holding invalid
+ * bytes, which would hang a reload, so it never sees any.
+ */
+static int
+config_read_file(struct config_ctx *ctx, size_t *len)
+{
+    size_t bad;
+    int line, col;
+
+    if ((ctx->src = util_read_file(ctx->file, CONFIG_MAX_FILE, len)) ==
+        NULL) {
+        if (errno == EISDIR)
+            config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
+                "is a directory");
+        else if (errno == EFBIG)
+            config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
+                "file too large (limit %u bytes)", CONFIG_MAX_FILE);
+        else
+            config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
+                "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (!util_utf8_valid(ctx->src, *len, &bad)) {
+        util_text_pos(ctx->src, bad, &line, &col);
+        config_error(ctx, (struct config_pos){ line, col }, NULL,
+            "not valid UTF-8 (byte 0x%02x)", (unsigned char)ctx->src[bad]);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Parse the file into a document, or report why not: the YAML errors with
  * their place, or "empty config" for a file with no document in it.
  */
@@ -2446,24 +2481,11 @@ config_parse_file(struct config_ctx *ctx)
     struct fy_diag *diag;
     char q[LOG_QUOTE_MAX + 8];
     void *iter = NULL;
-    struct stat st;
-    FILE *fp;
+    size_t len;
     int n = 0;
 
-    /* libfyaml says only "failed to open"; find out why first. */
-    if ((fp = fopen(ctx->file, "r")) == NULL) {
-        config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
-            "cannot open: %s", strerror(errno));
+    if (config_read_file(ctx, &len) == -1)
         return NULL;
-    }
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(fp);
-        config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
-            "is a directory");
-        return NULL;
-    }
-    fclose(fp);
-
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.output_fn = config_diag_cb;
@@ -2477,7 +2499,7 @@ config_parse_file(struct config_ctx *ctx)
     /* Duplicate keys are ours to report, with their key path. */
     pcfg.flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS;
     pcfg.diag = diag;
-    doc = fy_document_build_from_file(&pcfg, ctx->file);
+    doc = fy_document_build_from_string(&pcfg, ctx->src, len);
     if (doc == NULL || fy_diag_got_error(diag)) {
         while ((e = fy_diag_errors_iterate(diag, &iter)) != NULL) {
             if (e->type < FYET_ERROR)
@@ -2618,6 +2640,7 @@ config_load(const char *path, struct buf *errors)
 out:
     if (doc != NULL)
         fy_document_destroy(doc);
+    xfree(ctx.src);
     xfree(ctx.dir);
     if (ctx.nerrors != 0) {
         config_free(cfg);

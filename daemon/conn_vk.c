@@ -206,8 +206,15 @@ vk_attachments(struct item *it, const json_t *obj)
         json_int_t owner, id;
         char url[128];
 
-        if (type == NULL)
+        /*
+         * One without a type still counts as shown, or an item with no
+         * text would end up with nothing at all (the callers add "other"
+         * only for an empty list), which item_from_json refuses.
+         */
+        if (type == NULL) {
+            (void)conn_attach(it, "other", NULL);
             continue;
+        }
         body = conn_get(att, type);
         if (strcmp(type, "photo") == 0) {
             const char *u = vk_largest_url(conn_get(body, "sizes"));

@@ -145,6 +145,8 @@ desk_fail(struct desk_job *job, int status, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* It may quote the client, cut anywhere: keep it fit for JSON. */
+    util_utf8_scrub(msg);
     r.message = msg;
     if (status == 409)
         metrics_add(job->k->d->metrics, "inboxd_desk_conflicts_total",

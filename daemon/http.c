@@ -369,6 +369,8 @@ http_items_post(struct http *h, struct evhttp_request *req,
     if (obj == NULL) {
         snprintf(msg, sizeof(msg), "line %d column %d: %s", jerr.line,
             jerr.column, jerr.text);
+        /* jansson quotes the bytes it choked on, cut anywhere. */
+        util_utf8_scrub(msg);
         metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
             "invalid_json", 1);
         http_error(h, req, 400, "Bad Request", "invalid_json", msg);

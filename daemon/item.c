@@ -139,58 +139,13 @@ item_valid_ident(const char *s)
     return n >= 1 && n <= ITEM_NATIVE_ID_MAX;
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool
-item_valid_utf8(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        unsigned lo = 0x80, hi = 0xbf;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 2;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 3;
-        else
-            return false;
-        if (len - i <= n)
-            return false;
-        /* The second byte carries the overlong/surrogate/range limits. */
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-        else if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 /* Free-form names: valid UTF-8 without NUL, at most ITEM_NAME_MAX bytes. */
 static bool
 item_valid_name(const char *s)
 {
     size_t n = strlen(s);
 
-    return n <= ITEM_NAME_MAX && item_valid_utf8(s, n);
+    return n <= ITEM_NAME_MAX && util_utf8_valid(s, n, NULL);
 }
 
 /* Returns NULL when url is fine, else what is wrong with it. */
@@ -213,7 +168,7 @@ item_url_problem(const char *url)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f)
             return "must not contain spaces or control characters";
-    if (!item_valid_utf8(url, n))
+    if (!util_utf8_valid(url, n, NULL))
         return "not valid UTF-8";
     return NULL;
 }
@@ -346,7 +301,7 @@ item_create(const char *platform, const char *native_id, enum item_kind kind,
         item_err(err, errlen, "text: contains a NUL character");
         goto fail;
     }
-    if (!item_valid_utf8(text, text_len)) {
+    if (!util_utf8_valid(text, text_len, NULL)) {
         item_err(err, errlen, "text: not valid UTF-8");
         goto fail;
     }

@@ -162,8 +162,11 @@ main_classify(struct config *cfg)
             continue;
         obj = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
         it = obj ? item_from_json(obj, &lim, err, sizeof(err)) : NULL;
-        if (obj == NULL)
+        if (obj == NULL) {
             snprintf(err, sizeof(err), "invalid JSON: %s", jerr.text);
+            /* jansson quotes the bytes it choked on, cut anywhere. */
+            util_utf8_scrub(err);
+        }
         json_decref(obj);
         if (it == NULL || pipeline_classify(cfg, it) == -1) {
             out = json_pack("{s:I,s:s}", "line", (json_int_t)lineno, "error",

@@ -286,15 +286,17 @@ static const struct {
     const char *text;
     bool late;
 } queue_scripts[QUEUE_SCRIPT_COUNT_] = {
-    [QUEUE_SCRIPT_STORE] = { "store", queue_store_lua },
-    [QUEUE_SCRIPT_UPDATE] = { "update", queue_update_lua },
-    [QUEUE_SCRIPT_MARK] = { "mark", queue_mark_lua },
-    [QUEUE_SCRIPT_LEASE] = { "lease", queue_lease_lua },
-    [QUEUE_SCRIPT_CURSOR] = { "cursor", queue_cursor_lua },
-    [QUEUE_SCRIPT_QUOTA] = { "quota", queue_quota_lua },
-    [QUEUE_SCRIPT_EVENTS] = { "events", queue_events_lua },
-    [QUEUE_SCRIPT_DESK] = { "desk", queue_desk_lua, true },
-    [QUEUE_SCRIPT_ACTIONS] = { "actions", queue_actions_lua },
+    [QUEUE_SCRIPT_STORE] = { .name = "store", .text = queue_store_lua },
+    [QUEUE_SCRIPT_UPDATE] = { .name = "update", .text = queue_update_lua },
+    [QUEUE_SCRIPT_MARK] = { .name = "mark", .text = queue_mark_lua },
+    [QUEUE_SCRIPT_LEASE] = { .name = "lease", .text = queue_lease_lua },
+    [QUEUE_SCRIPT_CURSOR] = { .name = "cursor", .text = queue_cursor_lua },
+    [QUEUE_SCRIPT_QUOTA] = { .name = "quota", .text = queue_quota_lua },
+    [QUEUE_SCRIPT_EVENTS] = { .name = "events", .text = queue_events_lua },
+    [QUEUE_SCRIPT_DESK] = { .name = "desk", .text = queue_desk_lua,
+        .late = true },
+    [QUEUE_SCRIPT_ACTIONS] = { .name = "actions",
+        .text = queue_actions_lua },
 };
 
 static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {

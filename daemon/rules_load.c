@@ -14,14 +14,12 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libfyaml.h>
 
@@ -311,52 +309,37 @@ rules_diag_output_cb(struct fy_diag *diag, void *user, const char *buf,
     (void)len;
 }
 
-/* Read a whole file, at most RULES_MAX_FILE bytes. Reports errors. */
+/*
+ * Read a whole file, at most RULES_MAX_FILE bytes, and check that it is
+ * UTF-8, as YAML must be: libfyaml 0.7 can loop forever on a directive
+ * line holding invalid bytes, so it never sees any. Reports errors.
+ */
 static char *
 rules_read_file(struct rules_loader *ld, const char *path, size_t *lenp)
 {
-    struct stat st;
-    char *data = NULL;
-    size_t len = 0;
-    ssize_t n;
-    int fd;
+    char *data;
+    size_t bad;
+    int line, col;
 
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-        fstat(fd, &st) == -1) {
-        rules_err_at(ld, path, 1, 1, "cannot read: %s", strerror(errno));
-        goto fail;
-    }
-    if (st.st_size > (off_t)RULES_MAX_FILE) {
-        rules_err_at(ld, path, 1, 1, "file too large (limit %u bytes)",
-            RULES_MAX_FILE);
-        goto fail;
-    }
-    if ((data = xmalloc((size_t)st.st_size + 1)) == NULL) {
-        rules_oom(ld);
-        goto fail;
-    }
-    while (len < (size_t)st.st_size) {
-        n = read(fd, data + len, (size_t)st.st_size - len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
+    if ((data = util_read_file(path, RULES_MAX_FILE, lenp)) == NULL) {
+        if (errno == EFBIG)
+            rules_err_at(ld, path, 1, 1, "file too large (limit %u bytes)",
+                RULES_MAX_FILE);
+        else if (errno == ENOMEM)
+            rules_oom(ld);
+        else
             rules_err_at(ld, path, 1, 1, "cannot read: %s",
                 strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
+        return NULL;
     }
-    data[len] = '\0';
-    close(fd);
-    *lenp = len;
+    if (!util_utf8_valid(data, *lenp, &bad)) {
+        util_text_pos(data, bad, &line, &col);
+        rules_err_at(ld, path, line, col, "not valid UTF-8 (byte 0x%02x)",
+            (unsigned char)data[bad]);
+        xfree(data);
+        return NULL;
+    }
     return data;
-fail:
-    if (fd != -1)
-        close(fd);
-    xfree(data);
-    return NULL;
 }
 
 /* Record the file in r->files; its set defaults to the base name. */

@@ -1,13 +1,16 @@
 /*
  * util: clocks, RFC 3339 times, config durations and sizes, checked
- * number parsing, address parsing. Pure functions, tested in util_test.
+ * number parsing, address parsing, UTF-8 checking, reading a whole file.
+ * Pure functions but the last, tested in util_test.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -310,4 +313,139 @@ util_instance_name(char *out, size_t len)
     x ^= x >> 31;
     snprintf(out, len, "%s:%ld:%08llx", host, (long)getpid(),
         (unsigned long long)(x & 0xffffffffULL));
+}
+
+/*
+ * Length of the valid UTF-8 sequence starting at s[i] (i < len), or 0
+ * when it is not one: overlong forms, surrogates, past U+10FFFF, cut.
+ */
+static size_t
+util_utf8_seq(const unsigned char *s, size_t len, size_t i)
+{
+    unsigned char c = s[i];
+    unsigned lo = 0x80, hi = 0xbf;
+    size_t n;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 1;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 2;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 3;
+    else
+        return 0;
+    if (len - i <= n)
+        return 0;
+    /* The second byte carries the overlong/surrogate/range limits. */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (s[i + 1] < lo || s[i + 1] > hi)
+        return 0;
+    for (size_t k = 2; k <= n; k++)
+        if ((s[i + k] & 0xc0) != 0x80)
+            return 0;
+    return n + 1;
+}
+
+bool
+util_utf8_valid(const char *str, size_t len, size_t *bad)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, n;
+
+    while (i < len) {
+        if ((n = util_utf8_seq(s, len, i)) == 0) {
+            if (bad != NULL)
+                *bad = i;
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+void
+util_utf8_scrub(char *str)
+{
+    unsigned char *s = (unsigned char *)str;
+    size_t len = strlen(str), i = 0, n;
+
+    while (i < len) {
+        if ((n = util_utf8_seq(s, len, i)) == 0) {
+            s[i] = '?';
+            n = 1;
+        }
+        i += n;
+    }
+}
+
+void
+util_text_pos(const char *s, size_t off, int *line, int *col)
+{
+    const char *nl;
+    size_t start = 0;
+
+    *line = 1;
+    while ((nl = memchr(s + start, '\n', off - start)) != NULL) {
+        start = (size_t)(nl - s) + 1;
+        if (*line < INT_MAX)
+            (*line)++;
+    }
+    *col = off - start < INT_MAX ? (int)(off - start) + 1 : INT_MAX;
+}
+
+char *
+util_read_file(const char *path, size_t max, size_t *len)
+{
+    struct stat st;
+    char *data = NULL;
+    size_t n = 0;
+    ssize_t r;
+    int fd, saved;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+        return NULL;
+    if (fstat(fd, &st) == -1)
+        goto fail;
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto fail;
+    }
+    if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+        errno = EFBIG;
+        goto fail;
+    }
+    if ((data = xmalloc((size_t)st.st_size + 1)) == NULL) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    /* Up to the size fstat gave: a file growing meanwhile is cut there. */
+    while (n < (size_t)st.st_size) {
+        if ((r = read(fd, data + n, (size_t)st.st_size - n)) == -1) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    data[n] = '\0';
+    *len = n;
+    return data;
+fail:
+    saved = errno;
+    close(fd);
+    xfree(data);
+    errno = saved;
+    return NULL;
 }

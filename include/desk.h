@@ -46,7 +46,7 @@ struct desk_reply {
     int status;                 /* 200, 204, 400, 403, 404, 409, 500, 503 */
     json_t *body;               /* 200: the JSON answer */
     const char *code;           /* otherwise (not 204): the error's code */
-    const char *message;        /* and its message */
+    const char *message;        /* and its message, valid UTF-8 */
 };
 
 typedef void desk_reply_cb(const struct desk_reply *reply, void *arg);

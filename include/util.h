@@ -1,7 +1,7 @@
 /*
  * util: small pure helpers shared by several modules: clocks, RFC 3339
- * times, human durations and sizes as written in the config, and checked
- * number parsing (no atoi).
+ * times, human durations and sizes as written in the config, checked
+ * number parsing (no atoi), UTF-8 checking and whole-file reading.
  */
 #ifndef INBOXD_UTIL_H
 #define INBOXD_UTIL_H
@@ -46,5 +46,28 @@ bool util_str_has_prefix(const char *s, const char *prefix);
  * the owner of leases and the consumer of streams.
  */
 void util_instance_name(char *out, size_t len);
+
+/*
+ * Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF
+ * (NUL is valid). Returns true when all len bytes are valid; otherwise
+ * false, with the offset of the first bad byte in *bad (when not NULL).
+ */
+bool util_utf8_valid(const char *s, size_t len, size_t *bad);
+/*
+ * Make the string s valid UTF-8 in place: every byte that does not start
+ * a valid sequence becomes '?'. For text bound for a JSON string that may
+ * quote client bytes or be cut mid-character (jansson refuses the rest).
+ */
+void util_utf8_scrub(char *s);
+/* The 1-based line and column (in bytes) of offset off in s. */
+void util_text_pos(const char *s, size_t off, int *line, int *col);
+
+/*
+ * Read the whole file at path, at most max bytes, into a new buffer with
+ * a NUL after the data (xfree it); *len receives the length without the
+ * NUL. NULL on failure with errno set: EFBIG when it holds more than max
+ * bytes, EISDIR for a directory, ENOMEM, or what open or read said.
+ */
+char *util_read_file(const char *path, size_t max, size_t *len);
 
 #endif

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install what is missing, build, and run every test twice: a plain
 # -Werror build, then the same suite under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Exits non-zero on the first failure.
+# UndefinedBehaviorSanitizer; then fuzz every parser briefly (clang,
+# libFuzzer: tests/fuzz/run.sh, FUZZ_SECONDS per target, default 20).
+# Exits non-zero on the first failure.
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -21,3 +23,6 @@ cmake --build build-asan -j "$JOBS"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure --timeout 600)
+
+echo "== libFuzzer targets (clang, ASan + UBSan), ${FUZZ_SECONDS:-20}s each"
+tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"

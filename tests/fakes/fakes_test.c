@@ -467,7 +467,7 @@ static int
 test_vk_wall(void)
 {
     struct answer a = { 0 };
-    json_int_t first;
+    json_int_t first = 0;
     int rc = 0;
 
     CHECK(setup() == 0);

@@ -746,6 +746,16 @@ test_roles(void)
     CHECK_STR(err_code(resp), "unknown_canned");
     json_decref(resp);
     resp = NULL;
+    /* The name quoted in the message is cut mid-character: still JSON. */
+    CHECK(act(&da, ALICE, id, "reply", "{\"canned\":\"a"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "\xc3\xa9\xc3\xa9\"}", &resp) == 400);
+    CHECK_STR(err_code(resp), "unknown_canned");
+    json_decref(resp);
+    resp = NULL;
     CHECK(act(&da, ALICE, id, "reassign", "{\"agent\":\"ingest\"}", &resp) ==
         400);
     CHECK_STR(err_code(resp), "unknown_agent");

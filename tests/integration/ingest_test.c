@@ -198,6 +198,17 @@ test_bad_input(void)
         "error"), "message")), "line 1");
     json_decref(resp);
 
+    /*
+     * jansson quotes the bytes it choked on, here half a character: the
+     * answer is still a JSON error, with '?' for that byte.
+     */
+    CHECK(post(TOKEN, "{\"a\": \"\\ud80\xcf\xa8\"}", &resp, NULL) == 400);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(resp,
+        "error"), "code")), "invalid_json");
+    CHECK_CONTAINS(json_string_value(json_object_get(json_object_get(resp,
+        "error"), "message")), "invalid escape near '\"\\ud80?'");
+    json_decref(resp);
+
     CHECK(post(TOKEN, "{\"platform\":\"facebook\",\"native_id\":\"x\","
         "\"kind\":\"comment\",\"account\":{\"id\":\"1\"},\"text\":\"hi\","
         "\"created_at\":\"2026-11-23T09:40:00Z\"}", &resp, NULL) == 400);

@@ -530,6 +530,27 @@ out:
     return rc;
 }
 
+/*
+ * Bytes that are not UTF-8 are refused before libfyaml sees them: on a
+ * directive line, libfyaml 0.7 would loop forever (and so would a
+ * reload). A directory is not a config.
+ */
+static int
+test_not_utf8(void)
+{
+    char *e = config_test_errors("bad_utf8.yml"), *e2 = NULL;
+    int rc = 0;
+
+    CHECK_STR(e, DATA "bad_utf8.yml:3:2: not valid UTF-8 (byte 0xff)\n");
+    e2 = config_test_errors("rules_main");
+    CHECK_CONTAINS(e2, "rules_main: is a directory\n");
+
+out:
+    xfree(e);
+    xfree(e2);
+    return rc;
+}
+
 static int
 test_empty_and_root(void)
 {
@@ -882,6 +903,7 @@ static const struct check_case cases[] = {
     { "token_env_unset", test_token_env_unset },
     { "two_secrets", test_two_secrets },
     { "syntax_error", test_syntax_error },
+    { "not_utf8", test_not_utf8 },
     { "empty_and_root", test_empty_and_root },
     { "duplicate_key_and_alias", test_duplicate_key_and_alias },
     { "bad_rule_dir", test_bad_rule_dir },

@@ -360,6 +360,37 @@ out:
     return rc;
 }
 
+/*
+ * An attachment without a type still shows: a comment with no text must
+ * not become an item with nothing in it, which item_from_json (and so a
+ * stored item read back) refuses. Found by tests/fuzz (vk).
+ */
+static int
+test_untyped_attachment(void)
+{
+    struct connector_events ev = { 0 };
+    json_t *j = NULL, *att;
+    struct item *back = NULL;
+    char err[256];
+    int rc = 0;
+
+    CHECK(vk_test_str(VK_GROUP, VK_WALL(", \"from_id\": 5, \"text\": \"\","
+        " \"attachments\": [{\"photo\": {}}, 7]"), &ev, err,
+        sizeof(err)) == 0);
+    CHECK(ev.n == 1 && ev.v[0].type == CONNECTOR_EVENT_NEW);
+    CHECK((j = item_to_json(ev.v[0].item)) != NULL);
+    att = json_object_get(j, "attachments");
+    CHECK(json_array_size(att) == 2);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(att, 0),
+        "type")), "other");
+    CHECK((back = item_from_json(j, NULL, err, sizeof(err))) != NULL);
+out:
+    item_free(back);
+    json_decref(j);
+    connector_events_free(&ev);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------
  * Messages
  * ------------------------------------------------------------------ */
@@ -610,6 +641,7 @@ static const struct check_case cases[] = {
     { "wall_reply_reply", test_wall_reply_reply },
     { "wall_edit_restore_delete", test_wall_edit_restore_delete },
     { "self_ids", test_self_ids },
+    { "untyped_attachment", test_untyped_attachment },
     { "message_new", test_message_new },
     { "message_chat_and_legacy", test_message_chat_and_legacy },
     { "ignored", test_ignored },

@@ -1,11 +1,14 @@
 /*
  * util_test: RFC 3339 parsing and formatting, config durations and sizes,
- * checked integer parsing and listen-address parsing.
+ * checked integer parsing, listen-address parsing, UTF-8 checking and
+ * whole-file reading.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "check.h"
@@ -375,6 +378,119 @@ out:
     return rc;
 }
 
+static int
+test_utf8_valid(void)
+{
+    static const struct {
+        const char *s;
+        size_t len, bad;        /* bad == len: valid */
+    } t[] = {
+        { "", 0, 0 },
+        { "plain ascii", 11, 11 },
+        { "caf\xc3\xa9 \xd0\x9f \xe2\x82\xac \xf0\x9f\x98\x80", 17, 17 },
+        { "a\0b", 3, 3 },                    /* NUL is a character */
+        { "ab\xff", 3, 2 },                   /* never in UTF-8 */
+        { "a\x80", 2, 1 },                    /* lone continuation */
+        { "\xc0\xaf", 2, 0 },                 /* overlong '/' */
+        { "x\xe0\x80\xaf", 4, 1 },            /* overlong, 3 bytes */
+        { "\xed\xa0\x80", 3, 0 },             /* a surrogate */
+        { "\xf4\x90\x80\x80", 4, 0 },         /* past U+10FFFF */
+        { "ok\xe2\x82", 4, 2 },               /* cut short */
+        { "\xe2\x28\xa1", 3, 0 },             /* bad second byte */
+        { "\xf0\x9f\x98\x28", 4, 0 },         /* bad fourth byte */
+    };
+    size_t bad;
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        bad = 12345;
+        CHECK(util_utf8_valid(t[i].s, t[i].len, &bad) ==
+            (t[i].bad == t[i].len));
+        if (t[i].bad != t[i].len)
+            CHECK(bad == t[i].bad);
+        else
+            CHECK(bad == 12345);
+    }
+    CHECK(!util_utf8_valid("\xff", 1, NULL));
+out:
+    return rc;
+}
+
+static int
+test_utf8_scrub(void)
+{
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        { "", "" },
+        { "caf\xc3\xa9 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xf0\x9f\x98\x80" },
+        { "near '\"\\ud80\xcf'", "near '\"\\ud80?'" },   /* cut char */
+        { "\xff\xfe", "??" },
+        { "\xc0\xaf.", "??." },                         /* overlong */
+        { "\xed\xa0\x80.", "???." },                    /* surrogate */
+        { "\xe2\x82\xe2\x82\xac", "??\xe2\x82\xac" },    /* cut, whole */
+    };
+    char buf[64];
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        snprintf(buf, sizeof(buf), "%s", t[i].in);
+        util_utf8_scrub(buf);
+        CHECK_STR(buf, t[i].out);
+        CHECK(util_utf8_valid(buf, strlen(buf), NULL));
+    }
+out:
+    return rc;
+}
+
+static int
+test_text_pos(void)
+{
+    const char *s = "ab\ncd\n\nefg";
+    int line, col, rc = 0;
+
+    util_text_pos(s, 0, &line, &col);
+    CHECK(line == 1 && col == 1);
+    util_text_pos(s, 2, &line, &col);       /* the first '\n' */
+    CHECK(line == 1 && col == 3);
+    util_text_pos(s, 3, &line, &col);
+    CHECK(line == 2 && col == 1);
+    util_text_pos(s, 6, &line, &col);       /* the empty line */
+    CHECK(line == 3 && col == 1);
+    util_text_pos(s, 9, &line, &col);
+    CHECK(line == 4 && col == 3);
+out:
+    return rc;
+}
+
+static int
+test_read_file(void)
+{
+    char path[] = "/tmp/util-test-XXXXXX", *data = NULL;
+    size_t len = 0;
+    int fd, rc = 0;
+
+    CHECK((fd = mkstemp(path)) != -1);
+    CHECK(write(fd, "hello\0world", 11) == 11);
+    close(fd);
+    CHECK((data = util_read_file(path, 11, &len)) != NULL);
+    CHECK(len == 11 && memcmp(data, "hello\0world", 12) == 0);
+    XFREE(&data);
+    /* One byte over the limit. */
+    CHECK(util_read_file(path, 10, &len) == NULL && errno == EFBIG);
+    CHECK(util_read_file("/tmp", 1 << 20, &len) == NULL && errno == EISDIR);
+    CHECK(util_read_file("/nonexistent/x", 1 << 20, &len) == NULL &&
+        errno == ENOENT);
+    alloc_fail_after(1);
+    data = util_read_file(path, 11, &len);
+    alloc_fail_after(0);
+    CHECK(data == NULL && errno == ENOMEM);
+out:
+    xfree(data);
+    unlink(path);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     {"parse_time_utc", test_parse_time_utc},
     {"parse_time_offsets", test_parse_time_offsets},
@@ -388,6 +504,10 @@ static const struct check_case cases[] = {
     {"parse_addr_bad", test_parse_addr_bad},
     {"parse_addr_oom", test_parse_addr_oom},
     {"clocks_and_prefix", test_clocks_and_prefix},
+    {"utf8_valid", test_utf8_valid},
+    {"utf8_scrub", test_utf8_scrub},
+    {"text_pos", test_text_pos},
+    {"read_file", test_read_file},
 };
 
 CHECK_MAIN(cases)
