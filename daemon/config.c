@@ -2444,7 +2444,7 @@ config_read_file(struct config_ctx *ctx, size_t *len)
     size_t bad;
     int line, col;
 
-    if ((ctx->src = util_read_file(ctx->file, CONFIG_MAX_FILE, len)) ==
+    if ((ctx->src = util_read_file(ctx->file, CONFIG_MAX_FILE, len, NULL)) ==
         NULL) {
         if (errno == EISDIR)
             config_error(ctx, (struct config_pos){ 0, 0 }, NULL,

@@ -931,63 +931,6 @@ ctl_config_parse(const char *text, size_t len, const char *path,
     return 0;
 }
 
-/*
- * Open path for reading a secret or the config: a regular file of at
- * most max bytes, read whole into *out (NUL-terminated, wiped and freed
- * by the caller). *mode gets its permission bits. -1 with errno set
- * (ENOENT when missing; EFBIG, EINVAL for too large, not a file).
- */
-static int
-ctl_read_file(const char *path, size_t max, char **out, size_t *len,
-    mode_t *mode)
-{
-    struct stat st;
-    char *data = NULL;
-    size_t n = 0;
-    ssize_t r;
-    int fd, saved;
-
-    *out = NULL;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-        return -1;
-    if (fstat(fd, &st) == -1)
-        goto fail;
-    if (!S_ISREG(st.st_mode)) {
-        errno = EINVAL;
-        goto fail;
-    }
-    if ((size_t)st.st_size > max) {
-        errno = EFBIG;
-        goto fail;
-    }
-    if ((data = xmalloc(max + 1)) == NULL) {
-        errno = ENOMEM;
-        goto fail;
-    }
-    while (n < max && (r = read(fd, data + n, max - n)) != 0) {
-        if (r == -1) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        n += (size_t)r;
-    }
-    data[n] = '\0';
-    close(fd);
-    *mode = st.st_mode;
-    *out = data;
-    *len = n;
-    return 0;
-fail:
-    saved = errno;
-    if (data != NULL)
-        explicit_bzero(data, max + 1);
-    xfree(data);
-    close(fd);
-    errno = saved;
-    return -1;
-}
-
 static void
 ctl_wipe_free(char *s, size_t len)
 {
@@ -1015,7 +958,7 @@ ctl_config_token_file(const char *path, struct ctl_config *cfg, char *err,
 {
     const char *slash = strrchr(path, '/');
     char file[4096], *data = NULL;
-    size_t len = 0;
+    size_t len = 0, size = 0;
     mode_t mode = 0;
     int n, rc = -1;
 
@@ -1028,11 +971,13 @@ ctl_config_token_file(const char *path, struct ctl_config *cfg, char *err,
         snprintf(err, errlen, "%s: token_file: path too long", path);
         return -1;
     }
-    if (ctl_read_file(file, CTL_TOKEN_MAX + 2, &data, &len, &mode) == -1) {
+    if ((data = util_read_file(file, CTL_TOKEN_MAX + 2, &len, &mode)) ==
+        NULL) {
         snprintf(err, errlen, "%s: token_file %s: %s", path, file,
             errno == EFBIG ? "too large for a token" : strerror(errno));
         return -1;
     }
+    size = len + 1;
     if (ctl_check_private(file, mode, err, errlen) == -1)
         goto out;
     /* One line; one trailing newline (or CRLF) dropped. */
@@ -1051,7 +996,7 @@ ctl_config_token_file(const char *path, struct ctl_config *cfg, char *err,
     }
     rc = 0;
 out:
-    ctl_wipe_free(data, CTL_TOKEN_MAX + 3);
+    ctl_wipe_free(data, size);
     return rc;
 }
 
@@ -1064,7 +1009,7 @@ ctl_config_load(const char *path, bool named, struct ctl_config *cfg,
     mode_t mode = 0;
     int rc = -1;
 
-    if (ctl_read_file(path, CTL_CONFIG_MAX, &text, &len, &mode) == -1) {
+    if ((text = util_read_file(path, CTL_CONFIG_MAX, &len, &mode)) == NULL) {
         if (errno == ENOENT && !named)
             return 0;
         snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
@@ -1085,7 +1030,7 @@ ctl_config_load(const char *path, bool named, struct ctl_config *cfg,
     }
     rc = 0;
 out:
-    ctl_wipe_free(text, CTL_CONFIG_MAX + 1);
+    ctl_wipe_free(text, len + 1);
     return rc;
 }
 

@@ -321,7 +321,7 @@ rules_read_file(struct rules_loader *ld, const char *path, size_t *lenp)
     size_t bad;
     int line, col;
 
-    if ((data = util_read_file(path, RULES_MAX_FILE, lenp)) == NULL) {
+    if ((data = util_read_file(path, RULES_MAX_FILE, lenp, NULL)) == NULL) {
         if (errno == EFBIG)
             rules_err_at(ld, path, 1, 1, "file too large (limit %u bytes)",
                 RULES_MAX_FILE);

@@ -403,7 +403,7 @@ util_text_pos(const char *s, size_t off, int *line, int *col)
 }
 
 char *
-util_read_file(const char *path, size_t max, size_t *len)
+util_read_file(const char *path, size_t max, size_t *len, mode_t *mode)
 {
     struct stat st;
     char *data = NULL;
@@ -415,8 +415,8 @@ util_read_file(const char *path, size_t max, size_t *len)
         return NULL;
     if (fstat(fd, &st) == -1)
         goto fail;
-    if (S_ISDIR(st.st_mode)) {
-        errno = EISDIR;
+    if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         goto fail;
     }
     if (st.st_size < 0 || (uint64_t)st.st_size > max) {
@@ -441,10 +441,15 @@ util_read_file(const char *path, size_t max, size_t *len)
     close(fd);
     data[n] = '\0';
     *len = n;
+    if (mode != NULL)
+        *mode = st.st_mode;
     return data;
 fail:
     saved = errno;
     close(fd);
+    /* It may have held a secret (inboxctl's token file). */
+    if (data != NULL)
+        explicit_bzero(data, (size_t)st.st_size + 1);
     xfree(data);
     errno = saved;
     return NULL;

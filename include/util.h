@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /* Number of elements of an array (not a pointer). */
@@ -63,11 +64,15 @@ void util_utf8_scrub(char *s);
 void util_text_pos(const char *s, size_t off, int *line, int *col);
 
 /*
- * Read the whole file at path, at most max bytes, into a new buffer with
- * a NUL after the data (xfree it); *len receives the length without the
- * NUL. NULL on failure with errno set: EFBIG when it holds more than max
- * bytes, EISDIR for a directory, ENOMEM, or what open or read said.
+ * Read the whole regular file at path, at most max bytes, into a new
+ * buffer with a NUL after the data (xfree it); *len receives the length
+ * without the NUL, and *mode (when not NULL) the file's mode, from the
+ * same open file. NULL on failure with errno set: EFBIG when it holds
+ * more than max bytes, EISDIR for a directory, EINVAL for anything else
+ * that is not a regular file, ENOMEM, or what open or read said; a
+ * partly read buffer is wiped first.
  */
-char *util_read_file(const char *path, size_t max, size_t *len);
+char *util_read_file(const char *path, size_t max, size_t *len,
+    mode_t *mode);
 
 #endif

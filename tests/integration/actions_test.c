@@ -198,19 +198,7 @@ wait_action(const char *aid, const char *states, int ms)
 static char *
 hget(const char *key, const char *field)
 {
-    redisContext *c = it_redis_connect(&redis);
-    redisReply *r;
-    char *v = NULL;
-
-    if (c == NULL)
-        return NULL;
-    r = redisCommand(c, "HGET %s %s", key, field);
-    if (r != NULL && r->type == REDIS_REPLY_STRING)
-        v = xstrdup(r->str);
-    if (r != NULL)
-        freeReplyObject(r);
-    redisFree(c);
-    return v;
+    return it_redis_hget(&redis, key, field);
 }
 
 /* The newest audit entry for item with action name, as "k=v " text. */

@@ -188,19 +188,10 @@ err_code(json_t *resp)
 static char *
 hget(const char *id, const char *field)
 {
-    redisContext *c = it_redis_connect(&redis);
-    redisReply *r;
-    char *v = NULL;
+    char key[512];
 
-    if (c == NULL)
-        return NULL;
-    r = redisCommand(c, "HGET inboxd:item:%s %s", id, field);
-    if (r != NULL && r->type == REDIS_REPLY_STRING)
-        v = xstrdup(r->str);
-    if (r != NULL)
-        freeReplyObject(r);
-    redisFree(c);
-    return v;
+    snprintf(key, sizeof(key), "inboxd:item:%s", id);
+    return it_redis_hget(&redis, key, field);
 }
 
 /*

@@ -261,6 +261,24 @@ it_redis_connect(const struct it_redis *r)
 }
 
 char *
+it_redis_hget(const struct it_redis *r, const char *key, const char *field)
+{
+    redisContext *c = it_redis_connect(r);
+    redisReply *rep;
+    char *v = NULL;
+
+    if (c == NULL)
+        return NULL;
+    rep = redisCommand(c, "HGET %s %s", key, field);
+    if (rep != NULL && rep->type == REDIS_REPLY_STRING)
+        v = xstrdup(rep->str);
+    if (rep != NULL)
+        freeReplyObject(rep);
+    redisFree(c);
+    return v;
+}
+
+char *
 it_redis_addr(const struct it_redis *r)
 {
     static char addr[400];

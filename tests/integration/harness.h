@@ -55,6 +55,13 @@ void it_redis_cleanup(struct it_redis *r);
  * timeouts. NULL on failure. The caller redisFree()s it. */
 redisContext *it_redis_connect(const struct it_redis *r);
 
+/*
+ * HGET key field over a fresh connection: a new string (xfree it), or
+ * NULL when the field is absent or Redis cannot be reached.
+ */
+char *it_redis_hget(const struct it_redis *r, const char *key,
+    const char *field);
+
 /* "unix:<sock>", as the config's redis.address wants it. Static buffer:
  * valid until the next call. */
 char *it_redis_addr(const struct it_redis *r);

@@ -473,16 +473,16 @@ test_read_file(void)
     CHECK((fd = mkstemp(path)) != -1);
     CHECK(write(fd, "hello\0world", 11) == 11);
     close(fd);
-    CHECK((data = util_read_file(path, 11, &len)) != NULL);
+    CHECK((data = util_read_file(path, 11, &len, NULL)) != NULL);
     CHECK(len == 11 && memcmp(data, "hello\0world", 12) == 0);
     XFREE(&data);
     /* One byte over the limit. */
-    CHECK(util_read_file(path, 10, &len) == NULL && errno == EFBIG);
-    CHECK(util_read_file("/tmp", 1 << 20, &len) == NULL && errno == EISDIR);
-    CHECK(util_read_file("/nonexistent/x", 1 << 20, &len) == NULL &&
+    CHECK(util_read_file(path, 10, &len, NULL) == NULL && errno == EFBIG);
+    CHECK(util_read_file("/tmp", 1 << 20, &len, NULL) == NULL && errno == EISDIR);
+    CHECK(util_read_file("/nonexistent/x", 1 << 20, &len, NULL) == NULL &&
         errno == ENOENT);
     alloc_fail_after(1);
-    data = util_read_file(path, 11, &len);
+    data = util_read_file(path, 11, &len, NULL);
     alloc_fail_after(0);
     CHECK(data == NULL && errno == ENOMEM);
 out:
