@@ -1,0 +1,54 @@
+# Shared by the benchmarks that post items: build a Release inboxd, start
+# a private redis-server (AOF, fsync every second) on a Unix socket and
+# inboxd on a free loopback port, with the shipped rules (or RULES_DIR).
+# Sets DIR and PORT; the EXIT trap stops both and removes DIR.
+# shellcheck shell=sh
+contrib/install-deps.sh
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DINBOXD_BUILD_TESTS=OFF >/dev/null
+cmake --build build-bench -j "$(nproc)" --target inboxd >/dev/null
+
+DIR=$(mktemp -d /tmp/inboxd-bench.XXXXXX)
+cleanup() {
+    [ -f "$DIR/inboxd.pid" ] && kill "$(cat "$DIR/inboxd.pid")" 2>/dev/null || true
+    [ -f "$DIR/redis.pid" ] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null || true
+    sleep 0.3
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+redis-server --port 0 --unixsocket "$DIR/redis.sock" --dir "$DIR" \
+    --appendonly yes --appendfsync everysec --save "" --daemonize yes \
+    --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
+for _ in $(seq 50); do
+    redis-cli -s "$DIR/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.1
+done
+
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+cat > "$DIR/inboxd.yml" <<YML
+listen: 127.0.0.1:$PORT
+redis:
+  address: unix:$DIR/redis.sock
+rules:
+  dirs: [${RULES_DIR:-$(pwd)/rules}]
+tokens:
+  - name: bench
+    role: ingest
+    token_env: BENCH_TOKEN
+queues:
+  names: [general, moderation, sales, support]
+  ingest_maxlen: 100000000
+routes:
+  - queue: moderation
+    category: [spam, abuse]
+  - queue: sales
+    category: lead
+  - queue: support
+    category: question
+log:
+  level: warn
+YML
+BENCH_TOKEN=bench-token build-bench/inboxd -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
+echo $! > "$DIR/inboxd.pid"
+for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1
+done
+
