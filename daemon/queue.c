@@ -259,6 +259,7 @@ enum queue_script {
     QUEUE_SCRIPT_QUOTA,
     QUEUE_SCRIPT_DESK,          /* queue_desk.c; answers one JSON string */
     QUEUE_SCRIPT_ACTIONS,       /* queue_actions.c; likewise */
+    QUEUE_SCRIPT_ESCALATE,      /* queue_escalate.c; likewise */
     QUEUE_SCRIPT_COUNT_
 };
 
@@ -281,6 +282,7 @@ static const struct {
     [QUEUE_SCRIPT_QUOTA] = { "quota", queue_quota_lua },
     [QUEUE_SCRIPT_DESK] = { "desk", queue_desk_lua, true },
     [QUEUE_SCRIPT_ACTIONS] = { "actions", queue_actions_lua },
+    [QUEUE_SCRIPT_ESCALATE] = { "escalate", queue_escalate_lua, true },
 };
 
 static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {
@@ -1531,6 +1533,14 @@ queue_actions(struct queue *q, const char *op, const char *const *args,
     size_t nargs, queue_desk_cb *cb, void *arg)
 {
     return queue_json_script(q, QUEUE_SCRIPT_ACTIONS, op, args, nargs, cb,
+        arg);
+}
+
+int
+queue_escalate(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg)
+{
+    return queue_json_script(q, QUEUE_SCRIPT_ESCALATE, op, args, nargs, cb,
         arg);
 }
 

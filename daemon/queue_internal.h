@@ -30,5 +30,7 @@
 extern const char queue_desk_lua[];
 /* The outbound actions script (queue_actions.c), likewise. */
 extern const char queue_actions_lua[];
+/* The escalation script (queue_escalate.c), likewise. */
+extern const char queue_escalate_lua[];
 
 #endif

@@ -14,6 +14,7 @@ struct actions;
 struct config;
 struct curlev;
 struct desk;
+struct escalate;
 struct http;
 struct metrics;
 struct poller;
@@ -30,6 +31,7 @@ struct daemon {
     struct curlev *curlev;      /* outbound HTTP (pollers, actions) */
     struct actions *actions;    /* outbound actions' executor */
     struct poller *poller;      /* Telegram getUpdates, YouTube lists */
+    struct escalate *escalate;  /* SLA timers, incidents, alerts */
 
     unsigned inflight;          /* items submitted and not yet answered */
     bool draining;              /* SIGTERM seen: no new intake */
