@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "actions.h"
+#include "alert.h"
 #include "alloc.h"
 #include "config.h"
 #include "daemon.h"
@@ -46,6 +47,7 @@
 struct escalate {
     struct daemon *d;
     struct event *ev_tick;
+    struct alert *alert;        /* sends the alert records */
     char owner[128];
     bool busy;                  /* a round is waiting for Redis */
     bool started;
@@ -508,6 +510,7 @@ escalate_sweep_cb(enum queue_status st, json_t *reply, void *arg)
         }
         if (json_is_true(json_object_get(reply, "more")))
             r->more = true;
+        alert_kick(e->alert);
     }
     escalate_round_end(r);
 }
@@ -827,6 +830,8 @@ escalate_api_cb(enum queue_status st, json_t *reply, void *arg)
     } else {
         body = escalate_incident_json(json_object_get(reply, "incident"));
         escalate_reply(e, job->cb, job->arg, 200, body, NULL, NULL);
+        /* An acknowledgement or resolution has notices to send. */
+        alert_kick(e->alert);
     }
     xfree(job);
 }
@@ -937,7 +942,10 @@ escalate_new(struct daemon *d)
         return NULL;
     e->d = d;
     util_instance_name(e->owner, sizeof(e->owner));
-    if ((e->ev_tick = evtimer_new(d->base, escalate_tick_cb, e)) == NULL) {
+    if ((e->ev_tick = evtimer_new(d->base, escalate_tick_cb, e)) == NULL ||
+        (e->alert = alert_new(d)) == NULL) {
+        if (e->ev_tick != NULL)
+            event_free(e->ev_tick);
         xfree(e);
         return NULL;
     }
@@ -950,13 +958,14 @@ void
 escalate_start(struct escalate *e)
 {
     e->started = true;
+    alert_start(e->alert);
     escalate_schedule(e, 0);
 }
 
 unsigned
 escalate_busy(const struct escalate *e)
 {
-    return e != NULL ? e->requests : 0;
+    return e != NULL ? e->requests + alert_busy(e->alert) : 0;
 }
 
 void
@@ -966,5 +975,6 @@ escalate_free(struct escalate *e)
         return;
     e->started = false;
     event_free(e->ev_tick);
+    alert_free(e->alert);
     xfree(e);
 }

@@ -12,9 +12,11 @@
 
 #include <jansson.h>
 
+#include "alert.h"
 #include "alloc.h"
 #include "check.h"
 #include "config.h"
+#include "crypto.h"
 #include "escalate.h"
 #include "sched.h"
 
@@ -404,6 +406,156 @@ out:
     return rc;
 }
 
+static json_t *
+alert_rec(const char *channel, const char *type, const char *to,
+    const char *event, const char *severity)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+        "s:s}", "id", "3", "incident", "7", "cause", "critical:threats:vk:1",
+        "kind", "critical", "title", "threats: critical item vk:1",
+        "team", "support", "severity", severity, "item", "vk:1", "channel",
+        channel, "type", type, "to", to, "event", event, "step", "1");
+}
+
+static json_t *
+body_of(const struct alert_request *r)
+{
+    return json_loadb(r->body.data, r->body.len, 0, NULL);
+}
+
+/* Each channel's request in the receiver's own format. */
+static int
+test_alert_build(void)
+{
+    struct alert_request r;
+    struct config *cfg;
+    json_t *h = NULL, *b = NULL;
+    unsigned char mac[CRYPTO_SHA256_LEN];
+    char hex[2 * CRYPTO_SHA256_LEN + 1], want[128], err[128];
+    int rc = 0;
+
+    alert_request_init(&r);
+    setenv("ESC_TEST_SLACK", "https://hooks.slack.example/T0/B0/x", 1);
+    CHECK((cfg = load(good_yaml, NULL)) != NULL);
+
+    h = alert_rec("slack", "slack", "alice", "trigger", "critical");
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == 0);
+    CHECK_STR(r.url.data, "https://hooks.slack.example/T0/B0/x");
+    CHECK((b = body_of(&r)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "text")),
+        "[inboxd] critical incident #7 (support team): threats: critical "
+        "item vk:1 - paging alice (step 1) <@U0ALICE>");
+    CHECK_STR(r.headers[0], "Content-Type: application/json");
+    json_decref(b);
+    json_decref(h);
+    alert_request_clear(&r);
+
+    /* Telegram: the person's own chat, else the channel's. */
+    alert_request_init(&r);
+    h = alert_rec("tg", "telegram", "alice", "trigger", "warning");
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == 0);
+    CHECK_STR(r.url.data, "http://127.0.0.1:9/bot123:abc/sendMessage");
+    CHECK((b = body_of(&r)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "chat_id")), "1001");
+    json_decref(b);
+    json_decref(h);
+    alert_request_clear(&r);
+    alert_request_init(&r);
+    h = alert_rec("tg", "telegram", "bob", "ack", "warning");
+    json_object_set_new(h, "by", json_string("bob"));
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == 0);
+    CHECK((b = body_of(&r)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "chat_id")), "-100");
+    CHECK_STR(json_string_value(json_object_get(b, "text")),
+        "[inboxd] incident #7 acknowledged by bob: threats: critical item "
+        "vk:1");
+    json_decref(b);
+    json_decref(h);
+    alert_request_clear(&r);
+
+    /* PagerDuty: Events API v2 with the incident as the dedup key. */
+    alert_request_init(&r);
+    h = alert_rec("pd", "pagerduty", "erin", "trigger", "breached");
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == 0);
+    CHECK_STR(r.url.data, "http://127.0.0.1:9/v2/enqueue");
+    CHECK((b = body_of(&r)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "routing_key")), "rk");
+    CHECK_STR(json_string_value(json_object_get(b, "event_action")),
+        "trigger");
+    CHECK_STR(json_string_value(json_object_get(b, "dedup_key")),
+        "inboxd-incident-7");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(b,
+        "payload"), "severity")), "error");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(b,
+        "payload"), "source")), "inboxd");
+    json_decref(b);
+    json_decref(h);
+    alert_request_clear(&r);
+    alert_request_init(&r);
+    h = alert_rec("pd", "pagerduty", "", "resolve", "breached");
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == 0);
+    CHECK((b = body_of(&r)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "event_action")),
+        "resolve");
+    CHECK(json_object_get(b, "payload") == NULL);
+    json_decref(b);
+    json_decref(h);
+    alert_request_clear(&r);
+
+    /* The webhook: signed with HMAC-SHA256 over the exact body. */
+    alert_request_init(&r);
+    h = alert_rec("hook", "webhook", "erin", "trigger", "critical");
+    json_object_set_new(h, "at", json_string("1774526400000"));
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == 0);
+    CHECK_STR(r.url.data, "http://127.0.0.1:9/hook");
+    CHECK(crypto_hmac_sha256("s3cret", 6, r.body.data, r.body.len, mac) ==
+        0);
+    crypto_hex(mac, sizeof(mac), hex);
+    snprintf(want, sizeof(want), "X-Inboxd-Signature: sha256=%s", hex);
+    CHECK_STR(r.headers[1], want);
+    CHECK((b = body_of(&r)) != NULL);
+    CHECK_STR(json_string_value(json_object_get(b, "event")), "trigger");
+    CHECK_STR(json_string_value(json_object_get(b, "at")),
+        "2026-03-26T12:00:00.000Z");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(b,
+        "incident"), "id")), "7");
+    json_decref(b);
+    b = NULL;
+    json_decref(h);
+    alert_request_clear(&r);
+
+    /* A channel the config no longer has: the record fails. */
+    alert_request_init(&r);
+    h = alert_rec("gone", "slack", "alice", "trigger", "critical");
+    CHECK(alert_build(cfg->escalation, h, &r, err, sizeof(err)) == -1);
+    CHECK_CONTAINS(err, "no channel named gone");
+out:
+    json_decref(b);
+    json_decref(h);
+    alert_request_clear(&r);
+    config_unref(cfg);
+    return rc;
+}
+
+static int
+test_alert_judge(void)
+{
+    int64_t ms;
+    int rc = 0;
+
+    CHECK(alert_judge(200, "ok", -1, &ms) == ALERT_DONE);
+    CHECK(alert_judge(202, "{}", -1, &ms) == ALERT_DONE);
+    CHECK(alert_judge(400, "{}", -1, &ms) == ALERT_FAILED);
+    CHECK(alert_judge(404, "", -1, &ms) == ALERT_FAILED);
+    CHECK(alert_judge(500, "", -1, &ms) == ALERT_RETRY && ms == -1);
+    CHECK(alert_judge(429, "", 2000, &ms) == ALERT_RETRY && ms == 2000);
+    CHECK(alert_judge(429, "{\"ok\":false,\"error_code\":429,"
+        "\"parameters\":{\"retry_after\":3}}", -1, &ms) == ALERT_RETRY &&
+        ms == 3000);
+out:
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "config_good", test_config_good },
     { "config_errors", test_config_errors },
@@ -411,6 +563,8 @@ static const struct check_case cases[] = {
     { "decide_triggers", test_decide_triggers },
     { "decide_ooh", test_decide_ooh },
     { "oncall", test_oncall },
+    { "alert_build", test_alert_build },
+    { "alert_judge", test_alert_judge },
 };
 
 CHECK_MAIN(cases)
