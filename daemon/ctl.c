@@ -21,6 +21,7 @@ enum ctl_shape {
     CTL_SHAPE_PLAIN,            /* no item id, no body */
     CTL_SHAPE_ID,               /* ID, no body */
     CTL_SHAPE_ID_TEXT,          /* ID TEXT...: body {key: text} */
+    CTL_SHAPE_INCIDENT,         /* an incident's ID, no body */
 };
 
 static const struct ctl_command {
@@ -51,6 +52,14 @@ static const struct ctl_command {
     { "queues", CTL_QUEUES, CTL_SHAPE_PLAIN, "GET", "/v1/queues", NULL },
     { "stats", CTL_STATS, CTL_SHAPE_PLAIN, "GET", "/v1/stats", NULL },
     { "rules", CTL_RULES, CTL_SHAPE_PLAIN, "GET", "/v1/rules", NULL },
+    /* Escalation (docs/escalation.md). */
+    { "oncall", CTL_ONCALL, CTL_SHAPE_PLAIN, "GET", "/v1/oncall", NULL },
+    { "incidents", CTL_INCIDENTS, CTL_SHAPE_PLAIN, "GET", "/v1/incidents",
+      NULL },
+    { "incident", CTL_INCIDENT, CTL_SHAPE_INCIDENT, "GET", NULL, NULL },
+    { "ack", CTL_ACK, CTL_SHAPE_INCIDENT, "POST", "ack", NULL },
+    { "resolve-incident", CTL_RESOLVE_INCIDENT, CTL_SHAPE_INCIDENT, "POST",
+      "resolve", NULL },
 };
 
 static const char ctl_usage_text[] =
@@ -78,6 +87,10 @@ static const char ctl_usage_text[] =
     "  away on|off                   stop or start taking items\n"
     "  queues                        queue depths\n"
     "  stats                         queues and agents (leads)\n"
+    "  oncall                        who is on call now and next\n"
+    "  incidents | incident ID       open incidents, or one in full\n"
+    "  ack ID | resolve-incident ID  stop an incident's ladder, or close "
+    "it\n"
     "exit: 0 ok, 1 error, 2 usage, 3 nothing to claim, 4 conflict, "
     "5 denied, 6 not found\n";
 
@@ -145,7 +158,8 @@ ctl_join(int argc, char *const *argv, int from)
 }
 
 static int
-ctl_set_path(struct ctl_invocation *inv, const char *id, const char *tail)
+ctl_set_path(struct ctl_invocation *inv, const char *base, const char *id,
+    const char *tail)
 {
     char *esc = NULL;
     struct buf b;
@@ -155,8 +169,8 @@ ctl_set_path(struct ctl_invocation *inv, const char *id, const char *tail)
     if (id == NULL) {
         rc = buf_puts(&b, tail);
     } else if ((esc = ctl_escape(id)) != NULL) {
-        rc = buf_printf(&b, "/v1/items/%s%s%s", esc, tail ? "/" : "",
-            tail ? tail : "");
+        rc = buf_printf(&b, "%s%s%s%s", base ? base : "/v1/items/", esc,
+            tail ? "/" : "", tail ? tail : "");
     }
     xfree(esc);
     if (rc == -1 || (inv->path = buf_steal(&b)) == NULL) {
@@ -188,6 +202,7 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
     struct ctl_invocation *inv, char *err, size_t errlen)
 {
     const char *key = c->key;
+    bool incident;
     json_t *list;
     int i = 1;
 
@@ -222,18 +237,22 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
             snprintf(err, errlen, "%s: takes no arguments", c->name);
             return -1;
         }
-        return ctl_set_path(inv, NULL, c->action) == -1 ? -1 : 0;
+        return ctl_set_path(inv, NULL, NULL, c->action) == -1 ? -1 : 0;
     }
 
+    incident = c->shape == CTL_SHAPE_INCIDENT;
     if (argc < 2 || argv[1][0] == '\0') {
-        snprintf(err, errlen, "%s: expected an item id", c->name);
+        snprintf(err, errlen, "%s: expected an %s id", c->name,
+            incident ? "incident" : "item");
         return -1;
     }
-    if (ctl_set_path(inv, argv[1], c->action) == -1)
+    if (ctl_set_path(inv, incident ? "/v1/incidents/" : NULL, argv[1],
+        c->action) == -1)
         goto oom;
-    if (c->shape == CTL_SHAPE_ID) {
+    if (c->shape == CTL_SHAPE_ID || incident) {
         if (argc > 2) {
-            snprintf(err, errlen, "%s: expected only an item id", c->name);
+            snprintf(err, errlen, "%s: expected only an %s id", c->name,
+                incident ? "incident" : "item");
             return -1;
         }
         return 0;
@@ -663,6 +682,12 @@ ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
         return ctl_render_agents(out, resp);
     case CTL_RULES:
         return ctl_render_rules(out, resp);
+    case CTL_ONCALL:
+    case CTL_INCIDENTS:
+    case CTL_INCIDENT:
+    case CTL_ACK:
+    case CTL_RESOLVE_INCIDENT:
+        return ctl_render_escalation(cmd, resp, out);
     default:
         /* An action: the item as it is now. */
         if (ctl_put_head(out, resp) == -1)

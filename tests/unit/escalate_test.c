@@ -5,6 +5,7 @@
  * surge triggers, the out-of-hours reply, and who is on call. No
  * sockets, no Redis.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "check.h"
 #include "config.h"
 #include "crypto.h"
+#include "ctl.h"
 #include "escalate.h"
 #include "sched.h"
 
@@ -556,6 +558,91 @@ out:
     return rc;
 }
 
+/* ctl_parse on a NULL-terminated list after "inboxctl -t tok". */
+static int
+ctl_args(const char *const *args, struct ctl_invocation *inv, char *err,
+    size_t errlen)
+{
+    char *argv[16];
+    int argc = 0;
+
+    argv[argc++] = (char *)(uintptr_t)"inboxctl";
+    argv[argc++] = (char *)(uintptr_t)"-t";
+    argv[argc++] = (char *)(uintptr_t)"tok";
+    for (size_t i = 0; args[i] != NULL && argc < 15; i++)
+        argv[argc++] = (char *)(uintptr_t)args[i];
+    argv[argc] = NULL;
+    return ctl_parse(argc, argv, NULL, NULL, inv, err, errlen);
+}
+
+/* inboxctl: the escalation commands' requests and their text. */
+static int
+test_ctl(void)
+{
+    struct ctl_invocation inv;
+    char err[128];
+    struct buf out;
+    json_t *resp = NULL;
+    int rc = 0;
+    const char *const ack[] = { "ack", "12", NULL };
+    const char *const res[] = { "resolve-incident", "7", NULL };
+    const char *const show[] = { "incident", "7", NULL };
+    const char *const oncall[] = { "oncall", NULL };
+    const char *const bad[] = { "ack", NULL };
+
+    buf_init(&out, 1u << 16);
+    CHECK(ctl_args(ack, &inv, err, sizeof(err)) == 0);
+    CHECK(inv.cmd == CTL_ACK);
+    CHECK_STR(inv.method, "POST");
+    CHECK_STR(inv.path, "/v1/incidents/12/ack");
+    ctl_invocation_clear(&inv);
+    CHECK(ctl_args(res, &inv, err, sizeof(err)) == 0);
+    CHECK_STR(inv.path, "/v1/incidents/7/resolve");
+    ctl_invocation_clear(&inv);
+    CHECK(ctl_args(show, &inv, err, sizeof(err)) == 0);
+    CHECK_STR(inv.method, "GET");
+    CHECK_STR(inv.path, "/v1/incidents/7");
+    ctl_invocation_clear(&inv);
+    CHECK(ctl_args(oncall, &inv, err, sizeof(err)) == 0);
+    CHECK_STR(inv.path, "/v1/oncall");
+    ctl_invocation_clear(&inv);
+    CHECK(ctl_args(bad, &inv, err, sizeof(err)) == -1);
+    CHECK_STR(err, "ack: expected an incident id");
+    ctl_invocation_clear(&inv);
+
+    resp = json_loads("{\"now\":\"2026-03-25T12:00:00.000Z\",\"teams\":[{"
+        "\"team\":\"support\",\"business_hours\":true,\"oncall\":"
+        "\"alice\",\"backup\":\"bob\",\"lead\":\"erin\",\"next\":{"
+        "\"oncall\":\"bob\",\"at\":\"2026-03-30T07:00:00.000Z\","
+        "\"local_time\":\"2026-03-30T09:00:00+02:00\"}}]}", 0, NULL);
+    CHECK(ctl_render(CTL_ONCALL, 200, resp, &out) == 0);
+    CHECK_CONTAINS(out.data, "support          alice          bob            "
+        "erin           open   bob from 2026-03-30T09:00:00+02:00\n");
+    json_decref(resp);
+    buf_reset(&out);
+    resp = json_loads("{\"id\":\"7\",\"state\":\"open\",\"severity\":"
+        "\"critical\",\"team\":\"support\",\"policy\":\"standard\","
+        "\"title\":\"bad\\nthing\",\"cause\":\"surge:x\",\"opened_at\":"
+        "\"2026-03-25T12:00:00.000Z\",\"timeline\":[{\"at\":"
+        "\"2026-03-25T12:00:00.000Z\",\"event\":\"page\",\"step\":2,"
+        "\"repeat\":0,\"to\":\"bob\",\"via\":[\"tg\",\"slack\"]},{\"at\":"
+        "\"2026-03-25T12:05:00.000Z\",\"event\":\"acked\",\"by\":"
+        "\"bob\"}]}", 0, NULL);
+    CHECK(ctl_render(CTL_INCIDENT, 200, resp, &out) == 0);
+    CHECK_CONTAINS(out.data, "incident 7  open  critical  (support team, "
+        "policy standard)\n  bad?thing\n");
+    CHECK_CONTAINS(out.data, "page step 2: bob via tg,slack\n");
+    CHECK_CONTAINS(out.data, "acked by bob\n");
+    buf_reset(&out);
+    CHECK(ctl_render(CTL_INCIDENTS, 200, json_object_get(resp, "none"),
+        &out) == 0);
+    CHECK_STR(out.data, "no open incidents\n");
+out:
+    json_decref(resp);
+    buf_free(&out);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "config_good", test_config_good },
     { "config_errors", test_config_errors },
@@ -565,6 +652,7 @@ static const struct check_case cases[] = {
     { "oncall", test_oncall },
     { "alert_build", test_alert_build },
     { "alert_judge", test_alert_judge },
+    { "ctl", test_ctl },
 };
 
 CHECK_MAIN(cases)
