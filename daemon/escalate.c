@@ -422,10 +422,9 @@ escalate_oncall_json(const struct escalate_config *ec, int64_t now)
 /* ------------------------------------------------------------ clocks */
 
 int64_t
-escalate_now(const struct escalate *e)
+escalate_now(struct escalate *e)
 {
     const struct escalate_config *ec = e->d->cfg->escalation;
-    struct escalate *me = (struct escalate *)(uintptr_t)e;
     char buf[64];
     size_t n;
     FILE *fp;
@@ -442,14 +441,14 @@ escalate_now(const struct escalate *e)
         v = strtoll(buf, &end, 10);
         if (errno == 0 && end != buf && v > 0 && (*end == '\0' ||
             *end == '\n')) {
-            me->clock_warned = false;
+            e->clock_warned = false;
             return (int64_t)v;
         }
     }
-    if (!me->clock_warned)
+    if (!e->clock_warned)
         log_warnx("escalation: clock_file %s holds no time in ms; using "
             "the wall clock", ec->clock_file);
-    me->clock_warned = true;
+    e->clock_warned = true;
     return util_now_ms();
 }
 

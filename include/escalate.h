@@ -239,7 +239,7 @@ void escalate_start(struct escalate *e);
  * The escalation clock now (ms): the wall clock, or the content of
  * escalation.clock_file when the config sets one.
  */
-int64_t escalate_now(const struct escalate *e);
+int64_t escalate_now(struct escalate *e);
 
 /*
  * Handle one /v1 request (GET /v1/oncall, GET /v1/incidents[/<id>],
