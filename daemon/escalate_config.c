@@ -1093,8 +1093,11 @@ escalate_config_parse(json_t *def, const char *dir, escalate_err_fn *err,
         ec_parse_teams(&c, json_object_get(def, "teams"));
         if ((v = json_object_get(def, "people")) != NULL)
             ec_parse_people(&c, v);
-        ec_parse_channels(&c, json_object_get(def, "channels"));
-        ec_parse_policies(&c, json_object_get(def, "policies"));
+        /* Out-of-hours replies alone need neither. */
+        if ((v = json_object_get(def, "channels")) != NULL)
+            ec_parse_channels(&c, v);
+        if ((v = json_object_get(def, "policies")) != NULL)
+            ec_parse_policies(&c, v);
         if ((v = json_object_get(def, "sla")) != NULL)
             ec_parse_sla(&c, v);
         if ((v = json_object_get(def, "critical")) != NULL)

@@ -229,6 +229,24 @@ out:
     return rc;
 }
 
+/* Out-of-hours replies alone need no channels and no policies. */
+static int
+test_config_minimal(void)
+{
+    struct config *cfg;
+    int rc = 0;
+
+    CHECK((cfg = load("escalation:\n"
+        "  teams: {t: {timezone: UTC, hours: {weekdays: \"09:00-17:00\"}}}\n"
+        "  out_of_hours: [{text: closed}]\n", NULL)) != NULL);
+    CHECK(cfg->escalation->nchannels == 0 && cfg->escalation->nooh == 1);
+    CHECK(cfg->escalation->interval_ms == 1000);
+    CHECK(cfg->escalation->alerts.max_attempts == 10);
+out:
+    config_unref(cfg);
+    return rc;
+}
+
 /*
  * SLA clocks counted in business hours: an item arriving Thursday
  * 16:30 in Berlin, with Friday a holiday and summer time starting on
@@ -646,6 +664,7 @@ out:
 static const struct check_case cases[] = {
     { "config_good", test_config_good },
     { "config_errors", test_config_errors },
+    { "config_minimal", test_config_minimal },
     { "decide_sla", test_decide_sla },
     { "decide_triggers", test_decide_triggers },
     { "decide_ooh", test_decide_ooh },
