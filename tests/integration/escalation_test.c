@@ -509,6 +509,20 @@ run_ctl(const struct it_daemon *d, const char *token,
     return waited > 10000 ? -1 : 0;
 }
 
+/* A sanitizer build's daemon reports leaks and UB in its log at exit. */
+static bool
+sanitizer_clean(struct it_daemon *d)
+{
+    it_daemon_stop(d);
+    if (it_log_contains(d, "Sanitizer") ||
+        it_log_contains(d, "runtime error")) {
+        fprintf(stderr, "  the daemon's sanitizer report:\n");
+        it_log_dump(d);
+        return false;
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------------- tests */
 
 /*
@@ -923,6 +937,7 @@ test_surge(void)
     CHECK((id2 = open_of_kind("surge", &count)) > id && count == 1);
     CHECK(resolve(id2) == 200);
     CHECK(wait_alerts_sent(5000) == 0);
+    CHECK(sanitizer_clean(&db));
 out:
     json_decref(inc);
     it_daemon_cleanup(&db);
@@ -1083,6 +1098,10 @@ main(void)
         return 1;
     }
     rc = check_run(cases, nitems(cases));
+    if (!sanitizer_clean(&da)) {
+        printf("FAIL the daemon's sanitizer report\n");
+        rc = 1;
+    }
     if (rc != 0)
         it_log_dump(&da);
     it_daemon_cleanup(&da);
