@@ -983,7 +983,8 @@ main(void)
     alloc_init();
     if (it_redis_start(&redis) == -1 ||
         (rc_ = it_redis_connect(&redis)) == NULL ||
-        it_daemon_start(&daemon_, config_yaml, &redis) == -1) {
+        it_daemon_start(&daemon_, config_yaml, &redis) == -1 ||
+        it_daemon_wait_healthy(&daemon_, 10000) == -1) {
         it_log_dump(&daemon_);
         printf("0 passed, 1 failed\n");
         return 1;
