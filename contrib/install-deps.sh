@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-dev git curl
 libevent-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
 libhiredis-dev libfyaml-dev libssl-dev libutf8proc-dev libvectorscan-dev
 redis-server
-redis-tools wrk jq"
+redis-tools wrk jq valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

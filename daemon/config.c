@@ -25,11 +25,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libfyaml.h>
 
 #include "alloc.h"
 #include "config.h"
 #include "desk.h"
+#include "escalate.h"
 #include "item.h"
 #include "util.h"
 
@@ -295,6 +297,7 @@ static config_special_fn config_parse_routes;
 static config_special_fn config_parse_accounts;
 static config_special_fn config_parse_canned;
 static config_special_fn config_parse_moderation;
+static config_special_fn config_parse_escalation;
 
 /* Keys that are not plain scalars. All of them may change on reload except
  * the redis.password ones. */
@@ -312,6 +315,7 @@ static const struct {
     { "accounts", config_parse_accounts },
     { "canned", config_parse_canned },
     { "moderation.categories", config_parse_moderation },
+    { "escalation", config_parse_escalation },
 };
 
 static const char *const config_pw_keys[CONFIG_PW_COUNT_] = {
@@ -2274,6 +2278,139 @@ config_account_clear(struct config_account *a)
             config_acct_secrets[s].off));
 }
 
+/* ------------------------------------------------------------ escalation */
+
+/*
+ * The escalation: section is escalate_config.c's to understand: it gets
+ * the YAML as JSON (mappings, sequences, every scalar a string) and
+ * names problems by key path, which config_esc_node turns back into a
+ * place in the file.
+ */
+static json_t *
+config_to_json(struct config_ctx *ctx, const char *path, struct fy_node *n)
+{
+    char sub[CONFIG_PATH_MAX];
+    struct fy_node *key, *val, *e;
+    json_t *out, *v;
+    void *iter = NULL;
+    const char *k;
+    size_t i = 0;
+
+    if (n == NULL || config_is_null(n))
+        return json_null();
+    switch (fy_node_get_type(n)) {
+    case FYNT_MAPPING:
+        if ((out = json_object()) == NULL)
+            goto oom;
+        while ((k = config_map_next(ctx, path, n, &iter, &key, &val)) !=
+            NULL) {
+            config_join(sub, sizeof(sub), path, k);
+            if ((v = config_to_json(ctx, sub, val)) == NULL ||
+                json_object_set_new(out, k, v) == -1) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    case FYNT_SEQUENCE:
+        if ((out = json_array()) == NULL)
+            goto oom;
+        while ((e = fy_node_sequence_iterate(n, &iter)) != NULL) {
+            config_index(sub, sizeof(sub), path, i++);
+            if ((v = config_to_json(ctx, sub, e)) == NULL ||
+                json_array_append_new(out, v) == -1) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    default:
+        if ((k = config_text(n)) == NULL) {
+            config_error(ctx, config_pos_of(n), path, "expected a string");
+            return NULL;
+        }
+        if ((out = json_string(k)) == NULL)
+            config_error(ctx, config_pos_of(n), path, "not valid UTF-8");
+        return out;
+    }
+oom:
+    config_oom(ctx, config_pos_of(n), path);
+    return NULL;
+}
+
+/* The node at a key path below escalation ("teams.x.hours", "sla[0]"). */
+static struct fy_node *
+config_esc_node(struct fy_node *root, const char *path)
+{
+    struct fy_node *n = root, *next;
+    const char *p = path;
+    size_t len;
+
+    if (strncmp(p, "escalation", 10) != 0)
+        return root;
+    p += 10;
+    while (*p != '\0' && n != NULL) {
+        if (*p == '.') {
+            p++;
+            len = strcspn(p, ".[");
+            if (!config_is_type(n, FYNT_MAPPING) ||
+                (next = fy_node_mapping_lookup_by_string(n, p, len)) ==
+                NULL)
+                break;
+            p += len;
+        } else if (*p == '[') {
+            char *end;
+            long i = strtol(p + 1, &end, 10);
+
+            if (*end != ']' || !config_is_type(n, FYNT_SEQUENCE) ||
+                (next = fy_node_sequence_get_by_index(n, (int)i)) == NULL)
+                break;
+            p = end + 1;
+        } else {
+            break;
+        }
+        n = next;
+    }
+    return n;
+}
+
+struct config_esc {
+    struct config_ctx *ctx;
+    struct fy_node *root;       /* NULL: no place to point at */
+};
+
+static void
+config_esc_err(void *arg, const char *path, const char *msg)
+{
+    struct config_esc *ce = arg;
+    struct config_pos at = { 0, 0 };
+
+    if (ce->root != NULL)
+        at = config_pos_of(config_esc_node(ce->root, path));
+    config_error(ce->ctx, at, path, "%s", msg);
+}
+
+static void
+config_parse_escalation(struct config_ctx *ctx, const char *path,
+    struct fy_node *key, struct fy_node *val)
+{
+    struct config_esc ce = { ctx, val };
+    json_t *tree;
+
+    if (config_is_null(val))
+        return;
+    if (!config_is_type(val, FYNT_MAPPING)) {
+        config_error(ctx, config_at(val, key), path,
+            "expected a mapping of keys");
+        return;
+    }
+    if ((tree = config_to_json(ctx, path, val)) == NULL)
+        return;
+    ctx->cfg->escalation = escalate_config_parse(tree, ctx->dir,
+        config_esc_err, &ce);
+    json_decref(tree);
+}
+
 /* ------------------------------------------------------------------ walk */
 
 static config_special_fn *
@@ -2418,6 +2555,13 @@ config_finish(struct config_ctx *ctx)
 
     if (cfg->log.debug != NULL && cfg->log.debug[0] == '\0')
         XFREE(&cfg->log.debug);
+
+    if (cfg->escalation != NULL) {
+        struct config_esc ce = { ctx, NULL };
+
+        escalate_config_check(cfg->escalation, cfg->queue.names,
+            cfg->queue.nnames, config_esc_err, &ce);
+    }
 
     /* Last: it builds only when nothing above failed. */
     config_finish_accounts(ctx);
@@ -2577,6 +2721,7 @@ config_free(struct config *cfg)
     xfree(cfg->platforms.youtube.api_base);
     if (cfg->ruleset != NULL)
         rules_free(cfg->ruleset);
+    escalate_config_free(cfg->escalation);
     xfree(cfg);
 }
 

@@ -28,6 +28,7 @@ enum ctl_shape {
     CTL_SHAPE_ID,               /* ID, no body */
     CTL_SHAPE_ID_TEXT,          /* ID TEXT...: body {key: text} */
     CTL_SHAPE_ACTION,           /* ACTION_ID: /v1/actions/<id>[/action] */
+    CTL_SHAPE_INCIDENT,         /* an incident's ID, no body */
 };
 
 static const struct ctl_command {
@@ -63,6 +64,14 @@ static const struct ctl_command {
     { "stats", CTL_STATS, CTL_SHAPE_PLAIN, "GET", "/v1/stats", NULL },
     { "rules", CTL_RULES, CTL_SHAPE_PLAIN, "GET", "/v1/rules", NULL },
     { "tail", CTL_TAIL, CTL_SHAPE_PLAIN, "GET", "/v1/events", NULL },
+    /* Escalation (docs/escalation.md). */
+    { "oncall", CTL_ONCALL, CTL_SHAPE_PLAIN, "GET", "/v1/oncall", NULL },
+    { "incidents", CTL_INCIDENTS, CTL_SHAPE_PLAIN, "GET", "/v1/incidents",
+      NULL },
+    { "incident", CTL_INCIDENT, CTL_SHAPE_INCIDENT, "GET", NULL, NULL },
+    { "ack", CTL_ACK, CTL_SHAPE_INCIDENT, "POST", "ack", NULL },
+    { "resolve-incident", CTL_RESOLVE_INCIDENT, CTL_SHAPE_INCIDENT, "POST",
+      "resolve", NULL },
 };
 
 static const char ctl_usage_text[] =
@@ -99,6 +108,10 @@ static const char ctl_usage_text[] =
     "config: $INBOXCTL_CONFIG, else ~/.config/inboxctl/config: url = ...,\n"
     "        token = ... or token_file = ... (the environment wins, then "
     "-s, -t)\n"
+    "  oncall                        who is on call now and next\n"
+    "  incidents | incident ID       open incidents, or one in full\n"
+    "  ack ID | resolve-incident ID  stop an incident's ladder, or close "
+    "it\n"
     "exit: 0 ok, 1 error, 2 usage, 3 nothing to claim, 4 conflict, "
     "5 denied, 6 not found\n";
 
@@ -165,22 +178,9 @@ ctl_join(int argc, char *const *argv, int from)
     return buf_steal(&b);
 }
 
-/* a, b and "/" c when c is given, as a new string; NULL: no memory. */
-static char *
-ctl_strcat3(const char *a, const char *b, const char *c)
-{
-    struct buf out;
-
-    buf_init(&out, 1024);
-    if (buf_printf(&out, "%s%s%s%s", a, b, c ? "/" : "", c ? c : "") == -1) {
-        buf_free(&out);
-        return NULL;
-    }
-    return buf_steal(&out);
-}
-
 static int
-ctl_set_path(struct ctl_invocation *inv, const char *id, const char *tail)
+ctl_set_path(struct ctl_invocation *inv, const char *base, const char *id,
+    const char *tail)
 {
     char *esc = NULL;
     struct buf b;
@@ -190,8 +190,8 @@ ctl_set_path(struct ctl_invocation *inv, const char *id, const char *tail)
     if (id == NULL) {
         rc = buf_puts(&b, tail);
     } else if ((esc = ctl_escape(id)) != NULL) {
-        rc = buf_printf(&b, "/v1/items/%s%s%s", esc, tail ? "/" : "",
-            tail ? tail : "");
+        rc = buf_printf(&b, "%s%s%s%s", base ? base : "/v1/items/", esc,
+            tail ? "/" : "", tail ? tail : "");
     }
     xfree(esc);
     if (rc == -1 || (inv->path = buf_steal(&b)) == NULL) {
@@ -271,6 +271,7 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
     struct ctl_invocation *inv, char *err, size_t errlen)
 {
     const char *key = c->key;
+    bool incident;
     json_t *list;
     int i = 1;
 
@@ -307,7 +308,7 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
             snprintf(err, errlen, "%s: takes no arguments", c->name);
             return -1;
         }
-        return ctl_set_path(inv, NULL, c->action) == -1 ? -1 : 0;
+        return ctl_set_path(inv, NULL, NULL, c->action) == -1 ? -1 : 0;
     }
 
     if (c->shape == CTL_SHAPE_ACTION) {
@@ -317,20 +318,21 @@ ctl_parse_cmd(const struct ctl_command *c, int argc, char *const *argv,
                 "(<ms>-<seq>)", c->name);
             return -1;
         }
-        inv->path = c->action != NULL ?
-            ctl_strcat3("/v1/actions/", argv[1], c->action) :
-            ctl_strcat3("/v1/actions/", argv[1], NULL);
-        return inv->path == NULL ? -1 : 0;
+        return ctl_set_path(inv, "/v1/actions/", argv[1], c->action);
     }
+    incident = c->shape == CTL_SHAPE_INCIDENT;
     if (argc < 2 || argv[1][0] == '\0') {
-        snprintf(err, errlen, "%s: expected an item id", c->name);
+        snprintf(err, errlen, "%s: expected an %s id", c->name,
+            incident ? "incident" : "item");
         return -1;
     }
-    if (ctl_set_path(inv, argv[1], c->action) == -1)
+    if (ctl_set_path(inv, incident ? "/v1/incidents/" : NULL, argv[1],
+        c->action) == -1)
         goto oom;
-    if (c->shape == CTL_SHAPE_ID) {
+    if (c->shape == CTL_SHAPE_ID || incident) {
         if (argc > 2) {
-            snprintf(err, errlen, "%s: expected only an item id", c->name);
+            snprintf(err, errlen, "%s: expected only an %s id", c->name,
+                incident ? "incident" : "item");
             return -1;
         }
         return 0;
@@ -811,6 +813,12 @@ ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out)
             cmd == CTL_UNDO ? "undoes" : "retries",
             ctl_str(resp, cmd == CTL_UNDO ? "undo_of" : "retry_of") ?
             ctl_str(resp, cmd == CTL_UNDO ? "undo_of" : "retry_of") : "?");
+    case CTL_ONCALL:
+    case CTL_INCIDENTS:
+    case CTL_INCIDENT:
+    case CTL_ACK:
+    case CTL_RESOLVE_INCIDENT:
+        return ctl_render_escalation(cmd, resp, out);
     default:
         /* An action: the item as it is now. */
         if (ctl_put_head(out, resp) == -1)

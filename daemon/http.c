@@ -18,6 +18,8 @@
  *   GET  /v1/events                the live event stream (role agent,
  *                                  lead or admin): a chunked reply that
  *                                  stays open, fed by events.c
+ *   /v1/oncall, /v1/incidents[/<id>[/ack|/resolve]]
+ *                                  escalation (same roles), escalate.c
  *
  * An ingest request is answered only after the pipeline reports Redis's
  * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
@@ -45,6 +47,7 @@
 #include "daemon.h"
 #include "desk.h"
 #include "events.h"
+#include "escalate.h"
 #include "http.h"
 #include "item.h"
 #include "log.h"
@@ -107,6 +110,8 @@ static void http_desk(struct http *, struct evhttp_request *,
     const char *);
 static void http_events(struct http *, struct evhttp_request *,
     const char *);
+static void http_escalate(struct http *, struct evhttp_request *,
+    const char *);
 
 static const struct http_route http_routes[] = {
     {EVHTTP_REQ_POST, "/v1/items", false, HTTP_AUTH_INGEST, http_items_post},
@@ -131,6 +136,11 @@ static const struct http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/v1/stats", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/rules", false, HTTP_AUTH_DESK, http_rules_get},
     {EVHTTP_REQ_GET, "/v1/events", false, HTTP_AUTH_DESK, http_events},
+    /* Escalation (docs/escalation.md): escalate.c routes within these. */
+    {EVHTTP_REQ_GET, "/v1/oncall", false, HTTP_AUTH_DESK, http_escalate},
+    {EVHTTP_REQ_GET, "/v1/incidents", false, HTTP_AUTH_DESK, http_escalate},
+    {EVHTTP_REQ_GET, "/v1/incidents/", true, HTTP_AUTH_DESK, http_escalate},
+    {EVHTTP_REQ_POST, "/v1/incidents/", true, HTTP_AUTH_DESK, http_escalate},
 };
 
 /*
@@ -899,6 +909,32 @@ http_events(struct http *h, struct evhttp_request *req, const char *rest)
     evhttp_add_header(out, "Connection", "close");
     evhttp_send_reply_start(req, 200, "OK");
     http_count(h, 200);
+}
+
+/* Hand an authenticated escalation request (no body) to escalate.c. */
+static void
+http_escalate(struct http *h, struct evhttp_request *req, const char *rest)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    struct desk_request dr = {
+        .method = evhttp_request_get_command(req) == EVHTTP_REQ_POST ?
+            DESK_POST : DESK_GET,
+        .path = uri != NULL ? evhttp_uri_get_path(uri) : NULL,
+        .actor = h->token->name,
+        .role = h->token->role,
+    };
+    struct http_pending *p;
+
+    (void)rest;
+    if (h->d->escalate == NULL || dr.path == NULL ||
+        (p = xmalloc(sizeof(*p))) == NULL) {
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    }
+    p->h = h;
+    p->req = req;
+    escalate_handle(h->d->escalate, &dr, http_desk_reply_cb, p);
 }
 
 /* -------------------------------------------------------------- dispatch */

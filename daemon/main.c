@@ -28,6 +28,7 @@
 #include "curlev.h"
 #include "daemon.h"
 #include "desk.h"
+#include "escalate.h"
 #include "events.h"
 #include "http.h"
 #include "item.h"
@@ -400,6 +401,10 @@ main_run(struct daemon *d)
     if ((d->actions = actions_new(d)) == NULL)
         fatalx("cannot set up the actions executor");
     actions_start(d->actions);
+    /* Escalation (docs/escalation.md): timers, incidents, alerts. */
+    if ((d->escalate = escalate_new(d)) == NULL)
+        fatalx("cannot set up escalation");
+    escalate_start(d->escalate);
 
     d->ev_term = evsignal_new(d->base, SIGTERM, main_signal_cb, d);
     d->ev_int = evsignal_new(d->base, SIGINT, main_signal_cb, d);
@@ -427,6 +432,7 @@ out:
     /* Cancels the actions in flight; their leases run out in Redis. */
     curlev_free(d->curlev);
     actions_free(d->actions);
+    escalate_free(d->escalate);
     http_free(d->http);
     events_free(d->events);
     desk_free(d->desk);

@@ -272,6 +272,7 @@ enum queue_script {
     QUEUE_SCRIPT_EVENTS,        /* queue_events.c; answers one JSON string */
     QUEUE_SCRIPT_DESK,          /* queue_desk.c; answers one JSON string */
     QUEUE_SCRIPT_ACTIONS,       /* queue_actions.c; likewise */
+    QUEUE_SCRIPT_ESCALATE,      /* queue_escalate.c; likewise */
     QUEUE_SCRIPT_COUNT_
 };
 
@@ -297,6 +298,8 @@ static const struct {
         .late = true },
     [QUEUE_SCRIPT_ACTIONS] = { .name = "actions",
         .text = queue_actions_lua },
+    [QUEUE_SCRIPT_ESCALATE] = { .name = "escalate",
+        .text = queue_escalate_lua, .late = true },
 };
 
 static const enum queue_status queue_code_status[QUEUE_CODE_COUNT_] = {
@@ -1611,6 +1614,14 @@ queue_events(struct queue *q, bool last, long count, const char *after_ingest,
         "next");
     queue_cmd_free(cmd);
     return -1;
+}
+
+int
+queue_escalate(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg)
+{
+    return queue_json_script(q, QUEUE_SCRIPT_ESCALATE, op, args, nargs, cb,
+        arg);
 }
 
 /* XGROUP CREATE for every remembered queue name. */

@@ -30,6 +30,8 @@
 extern const char queue_desk_lua[];
 /* The outbound actions script (queue_actions.c), likewise. */
 extern const char queue_actions_lua[];
+/* The escalation script (queue_escalate.c), likewise. */
+extern const char queue_escalate_lua[];
 
 /* The events script (queue_events.c): new entries of ingest and audit. */
 extern const char queue_events_lua[];

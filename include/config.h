@@ -22,6 +22,8 @@
 #include "route.h"
 #include "rules.h"
 
+struct escalate_config;
+
 enum config_role {
     CONFIG_ROLE_INGEST = 0, /* may POST /v1/items */
     CONFIG_ROLE_AGENT,
@@ -222,6 +224,9 @@ struct config {
 
     /* Built from the above. */
     struct rules *ruleset;     /* compiled from rules.dirs */
+
+    /* escalation: (escalate.h, docs/escalation.md); NULL when absent. */
+    struct escalate_config *escalation;
 };
 
 /*

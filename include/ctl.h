@@ -40,6 +40,12 @@ enum ctl_cmd {
     CTL_ACTION,                 /* an outbound action's state */
     CTL_UNDO,                   /* ask for an action's inverse */
     CTL_RETRY,                  /* send a failed action again (leads) */
+    /* Escalation (ctl_escalate.c renders them). */
+    CTL_ONCALL,
+    CTL_INCIDENTS,
+    CTL_INCIDENT,
+    CTL_ACK,
+    CTL_RESOLVE_INCIDENT,
 };
 
 /* Exit statuses (docs/inboxctl.md). */
@@ -149,6 +155,9 @@ int ctl_render(enum ctl_cmd cmd, long status, json_t *resp, struct buf *out);
  * _ ~ :). Returns new text (xfree), NULL when memory runs out.
  */
 char *ctl_escape(const char *s);
+
+/* Text for the escalation commands' answers (ctl_escalate.c). */
+int ctl_render_escalation(enum ctl_cmd cmd, json_t *resp, struct buf *out);
 
 /* "850ms", "12.3s", "3m12s", "2h05m", "3d04h" into out. */
 void ctl_format_ms(long long ms, char *out, size_t outlen);

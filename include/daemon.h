@@ -15,6 +15,7 @@ struct config;
 struct curlev;
 struct desk;
 struct events;
+struct escalate;
 struct http;
 struct metrics;
 struct poller;
@@ -32,6 +33,7 @@ struct daemon {
     struct curlev *curlev;      /* outbound HTTP (pollers, actions) */
     struct actions *actions;    /* outbound actions' executor */
     struct poller *poller;      /* Telegram getUpdates, YouTube lists */
+    struct escalate *escalate;  /* SLA timers, incidents, alerts */
 
     unsigned inflight;          /* items submitted and not yet answered */
     bool draining;              /* SIGTERM seen: no new intake */

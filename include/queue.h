@@ -251,6 +251,17 @@ int queue_events(struct queue *q, bool last, long count,
     const char *after_ingest, const char *after_audit, queue_desk_cb *cb,
     void *arg);
 
+/*
+ * Escalation (docs/escalation.md, "In Redis"): run op ("intake", "arm",
+ * "sweep", "list", "get", "ack", "resolve", "atake", "afinish") of the
+ * escalation script with its arguments (ARGV after the prefix, the group
+ * and op: the audit cap, the TTL, the escalation clock, the wall clock,
+ * then the op's own). The escalate and alert modules are its only
+ * callers. cb and return value as for queue_desk.
+ */
+int queue_escalate(struct queue *q, const char *op, const char *const *args,
+    size_t nargs, queue_desk_cb *cb, void *arg);
+
 /* Make sure each named queue's stream and consumer group exist. */
 void queue_ensure_groups(struct queue *q, char *const *names, size_t n,
     const char *group);
