@@ -38,9 +38,12 @@ export function announce(msg, { toast = false } = {}) {
   clearTimeout(liveTimer);
   liveTimer = setTimeout(() => { live.textContent = msg; }, 50);
   if (!toast) return;
+  const box = $('#toasts');
   const t = h('div', { class: 'toast' }, msg);
-  $('#toasts').append(t);
-  setTimeout(() => t.remove(), 5000);
+  box.append(t);
+  // A few at a time: they must not bury the page.
+  while (box.children.length > 2) box.firstElementChild.remove();
+  setTimeout(() => t.remove(), 4000);
 }
 
 export function signedOut(message) {

@@ -6,7 +6,7 @@ import { svg } from './dom.js';
 
 // Horizontal bars: rows [{label, value, text}], text is the value shown.
 export function bars(rows, { title, max } = {}) {
-  const rowH = 22, labelW = 110, valueW = 70, width = 420;
+  const rowH = 26, labelW = 120, valueW = 150, width = 480;
   const barW = width - labelW - valueW;
   const top = Math.max(max || 0, ...rows.map((r) => r.value || 0), 1);
   const height = Math.max(rowH * rows.length, rowH);
@@ -19,15 +19,15 @@ export function bars(rows, { title, max } = {}) {
     const y = i * rowH;
     const w = Math.round(((r.value || 0) / top) * barW);
     el.append(
-      svg('text', { x: labelW - 8, y: y + 15, class: 'chart-label',
+      svg('text', { x: labelW - 8, y: y + 18, class: 'chart-label',
         'text-anchor': 'end' }, r.label),
-      svg('rect', { x: labelW, y: y + 4, width: Math.max(w, 1), height: 14,
+      svg('rect', { x: labelW, y: y + 5, width: Math.max(w, 1), height: 16,
         rx: 3, class: `chart-bar ${r.cls || ''}` }),
-      svg('text', { x: labelW + Math.max(w, 1) + 6, y: y + 15,
+      svg('text', { x: labelW + Math.max(w, 1) + 6, y: y + 18,
         class: 'chart-value' }, r.text));
   });
   if (rows.length === 0) {
-    el.append(svg('text', { x: 8, y: 15, class: 'chart-label' }, 'no data'));
+    el.append(svg('text', { x: 8, y: 18, class: 'chart-label', 'text-anchor': 'start' }, 'no data'));
   }
   return el;
 }
@@ -35,6 +35,8 @@ export function bars(rows, { title, max } = {}) {
 // A sparkline of values (oldest first), with its last value.
 export function sparkline(values, { title, text } = {}) {
   const width = 240, height = 48, pad = 4;
+  // One sample is a flat line, not an invisible point.
+  if (values.length === 1) values = [values[0], values[0]];
   const n = values.length;
   const top = Math.max(...values, 1);
   const pts = values.map((v, i) => {

@@ -85,7 +85,7 @@ function render(stats, inc, oncall) {
 
   const depth = card('Queue depths', 'c-depth',
     bars(queues.map((q) => ({ label: q.name, value: q.depth,
-      text: `${q.depth} waiting, ${q.claimed} held` })), { title: 'Items waiting per queue' }),
+      text: `${q.depth} · ${q.claimed} held` })), { title: 'Items waiting per queue' }),
     h('p', { class: 'hint' }, `${waiting} waiting in all; trend while this page is open:`),
     sparkline(depthHistory, { title: 'Items waiting, all queues', text: `${waiting} now` }));
 
@@ -101,7 +101,8 @@ function render(stats, inc, oncall) {
 
   const table = card('Agents', 'c-agents', h('table', { class: 'agents' },
     h('thead', {}, h('tr', {}, ['Agent', 'Status', 'Holding', 'Claims', 'Answered',
-      'Replies', 'Resolved', 'First response'].map((t) => h('th', { scope: 'col' }, t)))),
+      'Replies', 'Resolved', 'First response'].map((t, i) =>
+      h('th', { scope: 'col', class: i > 1 ? 'num' : undefined }, t)))),
     h('tbody', {}, agents.map((a) => h('tr', {},
       h('th', { scope: 'row' }, a.name), h('td', {}, a.away ? 'away' : 'working'),
       ...['holding', 'claims', 'answered', 'replies', 'resolved'].map((k) =>
