@@ -7,9 +7,9 @@
  * directory listing, no dot file, nothing outside the root's real path
  * and no type outside the table below.
  *
- * The files are a few KiB each and read with sendfile (evbuffer_add_file)
- * on the loop; they are not cached in memory, so an upgrade of web.root
- * shows at once (the page revalidates with If-None-Match).
+ * The files are a few KiB each and read whole on the loop for each
+ * request (at most WEB_MAX_FILE); they are not cached, so an upgrade of
+ * web.root shows at once (the page revalidates with If-None-Match).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -287,6 +287,28 @@ web_not_modified(const char *inm, const char *etag)
     return false;
 }
 
+/* The whole file into a new buffer, fd closed; NULL on failure (logged). */
+static struct evbuffer *
+web_read(int fd, long long size)
+{
+    struct evbuffer *b = evbuffer_new();
+    long long got = 0;
+    int n;
+
+    while (b != NULL && got < size) {
+        n = evbuffer_read(b, fd, (int)(size - got));
+        if (n <= 0) {
+            log_warn("web: read");
+            evbuffer_free(b);
+            b = NULL;
+            break;
+        }
+        got += n;
+    }
+    close(fd);
+    return b;
+}
+
 static void
 web_serve(struct daemon *d, struct evhttp_request *req, const char *path)
 {
@@ -339,20 +361,12 @@ web_serve(struct daemon *d, struct evhttp_request *req, const char *path)
         web_count(d, 200);
         return;
     }
-    /* evbuffer_add_file takes the descriptor, also when it fails. */
-    if ((body = evbuffer_new()) == NULL ||
-        (f.size > 0 && evbuffer_add_file(body, f.fd, 0, f.size) == -1)) {
-        if (body == NULL)
-            close(f.fd);
-        if (body != NULL)
-            evbuffer_free(body);
+    if ((body = web_read(f.fd, f.size)) == NULL) {
         evhttp_remove_header(out, "Content-Type");
         web_error(d, req, 500, "Internal Server Error", "internal",
-            "out of memory");
+            "the file cannot be read");
         return;
     }
-    if (f.size == 0)
-        close(f.fd);
     evhttp_send_reply(req, 200, "OK", body);
     web_count(d, 200);
     evbuffer_free(body);
