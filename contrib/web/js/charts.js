@@ -6,13 +6,13 @@ import { svg } from './dom.js';
 
 // Horizontal bars: rows [{label, value, text}], text is the value shown.
 export function bars(rows, { title, max } = {}) {
-  const rowH = 26, labelW = 120, valueW = 150, width = 480;
+  const rowH = 26, labelW = 100, valueW = 110, width = 380;
   const barW = width - labelW - valueW;
   const top = Math.max(max || 0, ...rows.map((r) => r.value || 0), 1);
   const height = Math.max(rowH * rows.length, rowH);
   const desc = rows.map((r) => `${r.label}: ${r.text}`).join(', ') || 'no data';
   const el = svg('svg', {
-    class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img',
+    class: 'chart', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img',
     'aria-label': `${title}. ${desc}`, preserveAspectRatio: 'xMinYMin meet',
   }, svg('title', {}, title));
   rows.forEach((r, i) => {

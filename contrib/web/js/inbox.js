@@ -287,6 +287,7 @@ async function act(action, body, okText) {
   if (out) out.textContent = '';
   try {
     const r = await api('POST', itemPath(v.id, action), body);
+    resetForms = true;
     if (okText) announce(okText, { toast: true });
     if (r && r.action_id) watchAction(r.action_id, action);
     await Promise.all([reloadOpen(false), loadMine(), loadQueues()]);
@@ -574,12 +575,46 @@ function team_agents() {
   return [...names].sort();
 }
 
+// A live update re-renders the item: what the user was typing, and
+// where the focus was, must survive it.
+let resetForms = false;   // an action went through: its fields start empty
+
+function keepState(box, id) {
+  const values = new Map();
+  if (box.dataset.id !== id) return () => {};
+  if (!resetForms) {
+    for (const el of box.querySelectorAll('input[id], textarea[id], select[id]')) {
+      values.set(el.id, el.value);
+    }
+  }
+  resetForms = false;
+  const a = document.activeElement;
+  const focus = a && box.contains(a) && a.id ? {
+    id: a.id, start: a.selectionStart, end: a.selectionEnd,
+  } : null;
+  return () => {
+    for (const [id, value] of values) {
+      const el = document.getElementById(id);
+      if (el && !el.disabled && el.id !== 'reply-text') el.value = value;
+    }
+    const el = focus && document.getElementById(focus.id);
+    if (el) {
+      el.focus();
+      if (typeof focus.start === 'number' && el.setSelectionRange) {
+        el.setSelectionRange(focus.start, focus.end);
+      }
+    }
+  };
+}
+
 function renderDetail(focus) {
   const v = S.open;
   const it = v.item || {};
   const cls = it.classification || {};
   const r = rights(v);
+  const restore = keepState($('#detail'), v.id);
   const box = clear($('#detail'));
+  box.dataset.id = v.id;
   const title = `${(it.author && (it.author.name || it.author.username)) || 'Someone'} on ${it.platform}`;
   const head = h('h2', { id: 'item-h', tabindex: '-1' }, title);
 
@@ -610,6 +645,7 @@ function renderDetail(focus) {
     conversation(v.conversation),
     history(v.history)].filter(Boolean));
   if (focus) head.focus();
+  else restore();
 }
 
 // ---------------------------------------------------------------- init
