@@ -65,6 +65,7 @@ first=$(redis-cli -s "$DEMO/redis.sock" XRANGE inboxd:q:moderation - + COUNT 1 |
 [ -n "$first" ] && redis-cli -s "$DEMO/redis.sock" HGET "inboxd:item:$first" json |
     jq -r '.id as $id | .classification.hits[] | "  \($id)  \(.rule)  +\(.score) \(.category)  \"\(.match)\""'
 printf '\nMetrics: curl %s/metrics   Health: curl %s/healthz\n' "$URL" "$URL"
+printf 'Web inbox: http://127.0.0.1:8081/ (token demo-agent-token; with --keep)\n'
 printf 'Daemon log: %s/inboxd.log\n' "$DEMO"
 if [ "$KEEP" = "--keep" ]; then
     printf 'Still running (inboxd pid %s). Stop: kill %s %s\n' \

@@ -8,7 +8,11 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-dev git curl
 libevent-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
 libhiredis-dev libfyaml-dev libssl-dev libutf8proc-dev libvectorscan-dev
 redis-server
-redis-tools wrk jq valgrind"
+redis-tools wrk jq valgrind chromium"
+# node and npm for the web inbox's browser tests (tests/e2e): Debian's,
+# unless a node is installed already (which brings its own npm).
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+command -v npm >/dev/null 2>&1 || case "$PKGS" in *npm*) ;; *) PKGS="$PKGS npm" ;; esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -38,6 +38,9 @@
 #ifndef INBOXD_RULES_DIR
 #error "INBOXD_RULES_DIR must name the shipped rules directory"
 #endif
+#ifndef INBOXD_WEB_DIR
+#error "INBOXD_WEB_DIR must name the shipped web inbox directory"
+#endif
 
 #define CONFIG_MAX_ERRORS   20
 #define CONFIG_PATH_MAX     160     /* a key path in a message */
@@ -252,6 +255,14 @@ static const struct config_option config_options[] = {
     OPT_STR("log.debug", NULL, config_check_debug, RELOAD, log.debug),
 
     OPT_STR("user", NULL, config_check_nonempty, RESTART, user),
+
+    /* The web inbox (web.c, docs/web.md): off unless web.listen is set;
+     * web.root is resolved and checked in config_finish_web. */
+    { .path = "web.listen", .type = CONFIG_T_ADDR, .def = NULL,
+      .min = 0, .max = 65535, .reload = RESTART, FIELD(web.host),
+      .off_port = offsetof(struct config, web.port) },
+    OPT_STR("web.root", INBOXD_WEB_DIR, config_check_nonempty, RELOAD,
+        web.root),
 };
 
 #define CONFIG_NOPTIONS nitems(config_options)
@@ -2500,6 +2511,27 @@ oom:
     return -1;
 }
 
+/* web.root: relative to the file; a directory when the inbox is on. */
+static void
+config_finish_web(struct config_ctx *ctx)
+{
+    const struct config_option *o = config_option_find("web.root");
+    struct config_pos at = ctx->set_at[o - config_options];
+    struct config *cfg = ctx->cfg;
+    char *abs;
+
+    if (cfg->web.root[0] != '/') {
+        if ((abs = config_resolve(ctx, cfg->web.root)) == NULL) {
+            config_oom(ctx, at, o->path);
+            return;
+        }
+        xfree(cfg->web.root);
+        cfg->web.root = abs;
+    }
+    if (cfg->web.host != NULL)
+        config_check_dir(ctx, at, o->path, cfg->web.root);
+}
+
 /* Checks across keys, and the keys parsed after the walk. */
 static void
 config_finish(struct config_ctx *ctx)
@@ -2555,6 +2587,7 @@ config_finish(struct config_ctx *ctx)
 
     if (cfg->log.debug != NULL && cfg->log.debug[0] == '\0')
         XFREE(&cfg->log.debug);
+    config_finish_web(ctx);
 
     if (cfg->escalation != NULL) {
         struct config_esc ce = { ctx, NULL };
@@ -2711,6 +2744,8 @@ config_free(struct config *cfg)
     }
     xfree(cfg->canned);
     xfree(cfg->user);
+    xfree(cfg->web.host);
+    xfree(cfg->web.root);
     xfree(cfg->platforms.facebook.api_base);
     xfree(cfg->platforms.instagram.api_base);
     xfree(cfg->platforms.vk.api_base);

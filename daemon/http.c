@@ -70,6 +70,7 @@ struct http {
     /* The token of the request being dispatched; valid during the
      * handler's call only. */
     const struct config_token *token;
+    struct http_also *also;     /* a second address (http_listen_also) */
 };
 
 /* What a request needs: the token's role, or none for open routes. */
@@ -980,6 +981,103 @@ http_request_cb(struct evhttp_request *req, void *arg)
     http_error(h, req, 404, "Not Found", "not_found", "no such endpoint");
 }
 
+/* ------------------------------------------------- a second address */
+
+/*
+ * http_listen_also: one more evhttp server on the same loop, with the
+ * same limits, routes and auth (the web inbox's port, web.c). Its front
+ * callback sees each request first; what it declines goes through
+ * http_request_cb like a request on the main address.
+ */
+struct http_also {
+    struct evhttp *srv;
+    struct evhttp_bound_socket *sock;
+    http_front_fn *front;
+    void *arg;
+};
+
+static void
+http_also_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+
+    if (h->also->front != NULL && h->also->front(req, h->also->arg))
+        return;
+    http_request_cb(req, h);
+}
+
+static void
+http_also_apply_config(struct http *h)
+{
+    const struct config *cfg = h->d->cfg;
+    int secs = (int)((cfg->http.timeout_ms + 999) / 1000);
+
+    if (h->also == NULL)
+        return;
+    evhttp_set_max_body_size(h->also->srv, (ev_ssize_t)cfg->http.max_body);
+    evhttp_set_max_headers_size(h->also->srv,
+        (ev_ssize_t)cfg->http.max_headers);
+    evhttp_set_timeout(h->also->srv, secs > 0 ? secs : 1);
+}
+
+static void
+http_also_stop_accepting(struct http *h)
+{
+    if (h->also == NULL || h->also->sock == NULL)
+        return;
+    evhttp_del_accept_socket(h->also->srv, h->also->sock);
+    h->also->sock = NULL;
+}
+
+static void
+http_also_free(struct http *h)
+{
+    if (h->also == NULL)
+        return;
+    evhttp_free(h->also->srv);
+    XFREE(&h->also);
+}
+
+int
+http_listen_also(struct http *h, const char *host, int port,
+    http_front_fn *front, void *arg)
+{
+    struct http_also *a;
+    struct sockaddr_storage ss;
+    ev_socklen_t sslen = sizeof(ss);
+    evutil_socket_t fd;
+
+    if (h->also != NULL || (a = xcalloc(1, sizeof(*a))) == NULL)
+        return -1;
+    if ((a->srv = evhttp_new(h->d->base)) == NULL) {
+        xfree(a);
+        return -1;
+    }
+    a->front = front;
+    a->arg = arg;
+    h->also = a;
+    evhttp_set_allowed_methods(a->srv, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+        EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+        EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    evhttp_set_flags(a->srv, EVHTTP_SERVER_LINGERING_CLOSE);
+    evhttp_set_gencb(a->srv, http_also_request_cb, h);
+    http_also_apply_config(h);
+    if ((a->sock = evhttp_bind_socket_with_handle(a->srv, host,
+        (ev_uint16_t)port)) == NULL) {
+        log_error("cannot listen on %s:%d", host, port);
+        http_also_free(h);
+        return -1;
+    }
+    fd = evhttp_bound_socket_get_fd(a->sock);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+        if (ss.ss_family == AF_INET)
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return port;
+}
+
 static const struct metrics_family_decl http_metric_families[] = {
     {"inboxd_http_requests_total", METRICS_COUNTER,
         "HTTP responses by status code."},
@@ -1021,6 +1119,7 @@ http_apply_config(struct http *h)
     evhttp_set_max_body_size(h->srv, (ev_ssize_t)cfg->http.max_body);
     evhttp_set_max_headers_size(h->srv, (ev_ssize_t)cfg->http.max_headers);
     evhttp_set_timeout(h->srv, secs > 0 ? secs : 1);
+    http_also_apply_config(h);
 }
 
 struct http *
@@ -1088,6 +1187,7 @@ http_stop_accepting(struct http *h)
         return;
     evhttp_del_accept_socket(h->srv, h->sock);
     h->sock = NULL;
+    http_also_stop_accepting(h);
     log_info("stopped accepting connections");
 }
 
@@ -1096,6 +1196,7 @@ http_free(struct http *h)
 {
     if (h == NULL)
         return;
+    http_also_free(h);
     if (h->srv != NULL)
         evhttp_free(h->srv);
     xfree(h);

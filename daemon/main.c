@@ -39,6 +39,7 @@
 #include "queue.h"
 #include "rules.h"
 #include "util.h"
+#include "web.h"
 
 #define MAIN_DRAIN_POLL_MS 20
 /*
@@ -388,7 +389,7 @@ main_run(struct daemon *d)
      * it as they close. */
     if ((d->events = events_new(d)) == NULL)
         fatalx("cannot set up the event stream");
-    if ((d->http = http_new(d)) == NULL)
+    if ((d->http = http_new(d)) == NULL || web_start(d) == -1)
         goto out;
     if (d->cfg->user != NULL)
         main_drop_privileges(d->cfg->user);

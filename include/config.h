@@ -217,6 +217,13 @@ struct config {
 
     char *user;                 /* run as this user once bound; NULL: stay */
 
+    /* The web inbox (web.h): served when web.listen is set. */
+    struct {
+        char *host;             /* NULL: off */
+        int port;
+        char *root;             /* absolute: the page's static files */
+    } web;
+
     struct {
         enum log_level level;
         char *debug;            /* subsystems list, may be NULL */

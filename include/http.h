@@ -6,8 +6,18 @@
 #ifndef INBOXD_HTTP_H
 #define INBOXD_HTTP_H
 
+#include <stdbool.h>
+
 struct daemon;
+struct evhttp_request;
 struct http;
+
+/*
+ * A front for a second address: sees each request first and returns
+ * true when it has answered it (or taken it over); false hands it on to
+ * the routes. It may add output headers before declining.
+ */
+typedef bool http_front_fn(struct evhttp_request *req, void *arg);
 
 /* Bind to the config's listen address. NULL on failure (logged). */
 struct http *http_new(struct daemon *d);
@@ -27,6 +37,16 @@ int http_port(const struct http *h);
  * deadline bounds that wait.
  */
 unsigned http_unsent(const struct http *h);
+
+/*
+ * Listen on host:port too (once), with the same routes, auth and limits
+ * as the main address: the web inbox's port (web.h). front (may be NULL)
+ * and arg are borrowed for the server's life. The address closes with
+ * http_stop_accepting and is freed with h. Returns the port bound (host's
+ * port 0: the one the kernel chose), or -1 (logged).
+ */
+int http_listen_also(struct http *h, const char *host, int port,
+    http_front_fn *front, void *arg);
 
 void http_free(struct http *h);
 

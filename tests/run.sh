@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 contrib/install-deps.sh
+# The browser tests' one module, pinned by tests/e2e/package-lock.json.
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== plain build (-Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINBOXD_WERROR=ON >/dev/null

@@ -887,7 +887,36 @@ out:
     return rc;
 }
 
+/* web: off by default; root relative to the file; checked when on. */
+static int
+test_web_keys(void)
+{
+    struct config *cfg = config_test_load("web.yml");
+    struct config *def = config_test_load("defaults.yml");
+    char diff[256];
+    char *err = NULL;
+    int rc = 0;
+
+    CHECK(cfg != NULL && def != NULL);
+    CHECK(def->web.host == NULL);
+    CHECK_STR(def->web.root, INBOXD_WEB_DIR);
+    CHECK_STR(cfg->web.host, "127.0.0.1");
+    CHECK(cfg->web.port == 0);
+    CHECK_STR(cfg->web.root, DATA "rules_site");
+    config_diff_immutable(def, cfg, diff, sizeof(diff));
+    CHECK_STR(diff, "web.listen");
+    err = config_test_errors("bad_web.yml");
+    CHECK_CONTAINS(err, "web.root: ");
+    CHECK_CONTAINS(err, "no_such_dir");
+out:
+    xfree(err);
+    config_unref(cfg);
+    config_unref(def);
+    return rc;
+}
+
 static const struct check_case cases[] = {
+    { "web_keys", test_web_keys },
     { "good", test_good },
     { "defaults", test_defaults },
     { "accounts", test_accounts },
