@@ -58,6 +58,8 @@ enum desk_op {
     DESK_OP_AWAY,               /* POST, DELETE /v1/agents/<name>/away */
     DESK_OP_QUEUES,             /* GET /v1/queues */
     DESK_OP_STATS,              /* GET /v1/stats */
+    DESK_OP_ME,                 /* GET /v1/me: who the token is */
+    DESK_OP_CANNED,             /* GET /v1/canned: the canned replies */
     DESK_OP_ACTION,             /* GET /v1/actions/<id> */
     DESK_OP_UNDO,               /* POST /v1/actions/<id>/undo */
     DESK_OP_RETRY,              /* POST /v1/actions/<id>/retry */
@@ -818,6 +820,18 @@ desk_act(struct desk_job *job)
     }
 }
 
+/* The canned replies agents may send, in config order (no Redis). */
+static void
+desk_canned_list(struct desk_job *job)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; list != NULL && i < job->cfg->ncanned; i++)
+        json_array_append_new(list, json_pack("{s:s,s:s}", "name",
+            job->cfg->canned[i].name, "text", job->cfg->canned[i].text));
+    desk_ok(job, list != NULL ? json_pack("{s:o}", "canned", list) : NULL);
+}
+
 /* ------------------------------------------------------ outbound actions */
 
 /* Send op of the actions script: the audit cap and TTL, then args. */
@@ -987,6 +1001,13 @@ desk_dispatch(struct desk_job *job)
         desk_args_add(&a, job->op == DESK_OP_STATS ? "1" : "0");
         desk_send(job, "stats", &a, desk_stats_done_cb);
         return;
+    case DESK_OP_ME:
+        desk_ok(job, json_pack("{s:s,s:s}", "name", job->actor, "role",
+            config_role_name(job->role)));
+        return;
+    case DESK_OP_CANNED:
+        desk_canned_list(job);
+        return;
     case DESK_OP_ACTION:
         desk_actions_send(job, "get", job->id, NULL, NULL,
             desk_action_get_cb);
@@ -1077,7 +1098,11 @@ desk_route(struct desk_job *job, const struct desk_request *req)
         job->role == CONFIG_ROLE_ADMIN;
     json_t *v;
 
-    if (strcmp(p, "/v1/claims") == 0 && m != DESK_DELETE) {
+    if (strcmp(p, "/v1/me") == 0 && m == DESK_GET) {
+        job->op = DESK_OP_ME;
+    } else if (strcmp(p, "/v1/canned") == 0 && m == DESK_GET) {
+        job->op = DESK_OP_CANNED;
+    } else if (strcmp(p, "/v1/claims") == 0 && m != DESK_DELETE) {
         job->op = m == DESK_POST ? DESK_OP_CLAIM : DESK_OP_MINE;
     } else if (strcmp(p, "/v1/queues") == 0 && m == DESK_GET) {
         job->op = DESK_OP_QUEUES;

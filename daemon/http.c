@@ -133,6 +133,8 @@ static const struct http_route http_routes[] = {
     {EVHTTP_REQ_DELETE, "/v1/agents/", true, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/actions/", true, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_POST, "/v1/actions/", true, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/me", false, HTTP_AUTH_DESK, http_desk},
+    {EVHTTP_REQ_GET, "/v1/canned", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/queues", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/stats", false, HTTP_AUTH_DESK, http_desk},
     {EVHTTP_REQ_GET, "/v1/rules", false, HTTP_AUTH_DESK, http_rules_get},

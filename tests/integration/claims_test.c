@@ -670,6 +670,17 @@ test_roles(void)
     long status;
     int rc = 0;
 
+    /* Who a token is, and the canned replies, for the web inbox. */
+    CHECK(desk(&da, "GET", "/v1/me", LENA, NULL, &resp) == 200);
+    CHECK_STR(json_string_value(json_object_get(resp, "name")), "lena");
+    CHECK_STR(json_string_value(json_object_get(resp, "role")), "lead");
+    json_decref(resp);
+    resp = NULL;
+    CHECK(desk(&da, "GET", "/v1/canned", ALICE, NULL, &resp) == 200);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(
+        json_object_get(resp, "canned"), 0), "name")), "thanks");
+    json_decref(resp);
+    resp = NULL;
     CHECK(post_item(&da, "r_2", "1008", NULL, "reassign me") == 202);
     CHECK(claim(&da, ALICE, "roles", &id) == 200);
     CHECK_STR(id, "facebook:r_2");

@@ -140,11 +140,15 @@ function onState(state) {
 // ---------------------------------------------------------------- sign in
 
 async function start() {
-  // Signing in means being at work: back from away, and it says who we
-  // are (the token's name).
-  const me = await api('DELETE', '/v1/agents/me/away');
-  S.me = me.agent;
+  // Who the token is, and the canned replies agents may send.
+  const me = await api('GET', '/v1/me');
+  S.me = me.name;
   S.away = false;
+  try {
+    S.canned = ((await api('GET', '/v1/canned')).canned || []);
+  } catch (e) {
+    S.canned = [];
+  }
   try {
     const st = await api('GET', '/v1/stats');
     S.lead = true;

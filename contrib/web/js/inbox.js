@@ -382,16 +382,7 @@ async function sendReply(ev) {
   }
   const id = S.open.id;
   const r = await act('reply', canned && !text ? { canned } : { text }, 'Reply sent to inboxd.');
-  if (r) {
-    S.drafts.delete(id);
-    if (canned) rememberCanned(canned);
-  }
-}
-
-function rememberCanned(name) {
-  const list = JSON.parse(sessionStorage.getItem('inboxd.canned') || '[]');
-  if (!list.includes(name)) list.push(name);
-  sessionStorage.setItem('inboxd.canned', JSON.stringify(list.slice(-20)));
+  if (r) S.drafts.delete(id);
 }
 
 // ---------------------------------------------------------------- detail
@@ -482,7 +473,7 @@ function history(list) {
 
 function actions(v) {
   const r = rights(v);
-  const canned = JSON.parse(sessionStorage.getItem('inboxd.canned') || '[]');
+  const canned = S.canned || [];
   const queues = S.queues.map((q) => q.name).filter((q) => q !== v.queue);
   const draft = S.drafts.get(v.id) || '';
 
@@ -498,7 +489,8 @@ function actions(v) {
       h('label', { for: 'reply-canned' }, 'or a canned reply'),
       h('input', { id: 'reply-canned', list: 'canned-list', disabled: !r.answer,
         autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. thanks' }),
-      h('datalist', { id: 'canned-list' }, canned.map((c) => h('option', { value: c }))),
+      h('datalist', { id: 'canned-list' }, canned.map((c) =>
+        h('option', { value: c.name }, c.text.slice(0, 60)))),
       h('button', { type: 'submit', class: 'primary', disabled: !r.answer }, 'Send reply')));
 
   const noteForm = h('form', { class: 'inline', onsubmit: (e) => {
