@@ -201,7 +201,13 @@ function typing(t) {
 }
 
 const keys = {
-  '?': () => { $('#help').showModal(); $('#help-close').focus(); },
+  '?': () => {
+    // Where to come back to: by id, since a live update may redraw the
+    // element behind the dialog while it is open.
+    S.helpReturn = document.activeElement?.id || null;
+    $('#help').showModal();
+    $('#help-close').focus();
+  },
   j: () => inbox.move(1),
   k: () => inbox.move(-1),
   n: () => inbox.takeNext(),
@@ -238,6 +244,10 @@ function boot() {
   $('#tab-team').addEventListener('click', () => show('team'));
   $('#help-open').addEventListener('click', keys['?']);
   $('#help-close').addEventListener('click', () => $('#help').close());
+  $('#help').addEventListener('close', () => {
+    const back = S.helpReturn && document.getElementById(S.helpReturn);
+    if (back && document.activeElement !== back) back.focus();
+  });
   document.addEventListener('keydown', onKey);
   inbox.init();
   team.init();
