@@ -375,8 +375,13 @@ async function main() {
     }
   }
   await browser.close().catch(() => {});
+  // Chromium writes its profile until it has exited: wait (5 s at most)
+  // before removing it, and retry a directory still being emptied.
+  const exited = new Promise((res) => chrome.proc.once('exit', res));
   chrome.proc.kill('SIGTERM');
-  rmSync(chrome.profile, { recursive: true, force: true });
+  await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+  rmSync(chrome.profile, { recursive: true, force: true, maxRetries: 10,
+    retryDelay: 100 });
   env.proc.stdin.end();
   const code = await new Promise((res) => env.proc.on('exit', res));
   if (code !== 0) {
