@@ -98,6 +98,14 @@ desk_fuzz_cb(const struct desk_reply *r, void *arg)
 
     a->calls++;
     a->status = r->status;
+    /* Without Redis only what the config alone answers can succeed:
+     * GET /v1/me and GET /v1/canned. */
+    if (r->status == 200) {
+        FUZZ_CHECK(json_is_object(r->body));
+        FUZZ_CHECK(json_object_get(r->body, "name") != NULL ||
+            json_is_array(json_object_get(r->body, "canned")));
+        return;
+    }
     FUZZ_CHECK(r->status == 400 || r->status == 403 || r->status == 404 ||
         r->status == 503);
     FUZZ_CHECK(r->body == NULL);
