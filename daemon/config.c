@@ -2629,6 +2629,8 @@ config_read_file(struct config_ctx *ctx, size_t *len)
         else if (errno == EFBIG)
             config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
                 "file too large (limit %u bytes)", CONFIG_MAX_FILE);
+        else if (errno == ENOMEM)
+            config_oom(ctx, (struct config_pos){ 0, 0 }, NULL);
         else
             config_error(ctx, (struct config_pos){ 0, 0 }, NULL,
                 "cannot open: %s", strerror(errno));
