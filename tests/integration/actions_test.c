@@ -103,24 +103,15 @@ sleep_ms(int ms)
 static int
 start_daemon(struct it_daemon *d)
 {
-    const char *p = config_fmt, *at;
-    struct buf yaml;
+    char *yaml = it_subst(config_fmt, "@FAKE@", fake_platform_url(fake));
     int rc = 0;
 
-    /* The fake's URL wherever the config says @FAKE@. */
-    buf_init(&yaml, 16384);
-    while ((at = strstr(p, "@FAKE@")) != NULL) {
-        buf_append(&yaml, p, (size_t)(at - p));
-        buf_puts(&yaml, fake_platform_url(fake));
-        p = at + strlen("@FAKE@");
-    }
-    buf_puts(&yaml, p);
     memset(d, 0, sizeof(*d));
-    if (yaml.failed || it_daemon_start(d, yaml.data, &redis) == -1 ||
+    if (yaml == NULL || it_daemon_start(d, yaml, &redis) == -1 ||
         it_daemon_wait_healthy(d, 10000) == -1)
         rc = -1;
+    xfree(yaml);
     atomic_store(&live_port, d->port);
-    buf_free(&yaml);
     return rc;
 }
 

@@ -1018,20 +1018,6 @@ static const struct check_case cases[] = {
     {"redis_down", test_redis_down},
 };
 
-/* The config with the lease filled in. */
-static char *
-config_with_lease(const char *lease)
-{
-    const char *at = strstr(config_tmpl, "LEASE");
-    struct buf b;
-
-    buf_init(&b, 1u << 16);
-    buf_append(&b, config_tmpl, (size_t)(at - config_tmpl));
-    buf_puts(&b, lease);
-    buf_puts(&b, at + strlen("LEASE"));
-    return buf_steal(&b);
-}
-
 int
 main(void)
 {
@@ -1039,8 +1025,8 @@ main(void)
     int rc = 1;
 
     alloc_init();
-    long_cfg = config_with_lease("30s");
-    short_cfg = config_with_lease("1s");
+    long_cfg = it_subst(config_tmpl, "LEASE", "30s");
+    short_cfg = it_subst(config_tmpl, "LEASE", "1s");
     if (it_redis_start(&redis) == -1 ||
         it_daemon_start(&da, long_cfg, &redis) == -1 ||
         it_daemon_start(&db, long_cfg, &redis) == -1 ||

@@ -1025,20 +1025,6 @@ static const struct check_case cases[] = {
     {"drain", test_drain},
 };
 
-/* The config with max_clients filled in. */
-static char *
-config_with(const char *maxc)
-{
-    const char *at = strstr(config_tmpl, "MAXC");
-    struct buf b;
-
-    buf_init(&b, 1u << 16);
-    buf_append(&b, config_tmpl, (size_t)(at - config_tmpl));
-    buf_puts(&b, maxc);
-    buf_puts(&b, at + strlen("MAXC"));
-    return buf_steal(&b);
-}
-
 int
 main(void)
 {
@@ -1047,8 +1033,8 @@ main(void)
 
     alloc_init();
     signal(SIGPIPE, SIG_IGN);
-    cfg_a = config_with("16");
-    cfg_b = config_with("2");
+    cfg_a = it_subst(config_tmpl, "MAXC", "16");
+    cfg_b = it_subst(config_tmpl, "MAXC", "2");
     if (it_redis_start(&redis) == -1 ||
         it_daemon_start(&da, cfg_a, &redis) == -1 ||
         it_daemon_start(&db, cfg_b, &redis) == -1 ||

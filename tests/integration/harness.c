@@ -261,6 +261,26 @@ it_redis_connect(const struct it_redis *r)
 }
 
 char *
+it_subst(const char *tmpl, const char *name, const char *value)
+{
+    const char *p = tmpl, *at;
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    while ((at = strstr(p, name)) != NULL) {
+        buf_append(&b, p, (size_t)(at - p));
+        buf_puts(&b, value);
+        p = at + strlen(name);
+    }
+    buf_puts(&b, p);
+    if (b.failed) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
+}
+
+char *
 it_redis_hget(const struct it_redis *r, const char *key, const char *field)
 {
     redisContext *c = it_redis_connect(r);

@@ -62,6 +62,13 @@ redisContext *it_redis_connect(const struct it_redis *r);
 char *it_redis_hget(const struct it_redis *r, const char *key,
     const char *field);
 
+/*
+ * tmpl with every occurrence of name replaced by value, as a new string
+ * (xfree it): a config template's own placeholders, besides the {{...}}
+ * ones it_daemon_start fills in. NULL when memory runs out.
+ */
+char *it_subst(const char *tmpl, const char *name, const char *value);
+
 /* "unix:<sock>", as the config's redis.address wants it. Static buffer:
  * valid until the next call. */
 char *it_redis_addr(const struct it_redis *r);
