@@ -29,9 +29,35 @@ const children = [];
 let passed = 0;
 let failed = 0;
 
+// Chromium and its helpers write the profile until they have all exited:
+// stop the whole process group (TERM, then KILL after 5 s), then remove
+// the profile.  Removal is cleanup, not a test: a failure is reported and
+// the directory left for the system's tmp cleaner.
+async function stopChromium(chrome) {
+  const group = (sig) => { try { process.kill(-chrome.proc.pid, sig); } catch (e) { /* gone */ } };
+  if (chrome.proc.exitCode === null && chrome.proc.signalCode === null) {
+    const exited = new Promise((res) => chrome.proc.once('exit', res));
+    group('SIGTERM');
+    await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+  }
+  group('SIGKILL');
+  for (let i = 0; i < 20; i++) {
+    try {
+      rmSync(chrome.profile, { recursive: true, force: true });
+      return;
+    } catch (e) {
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+  console.log(`note: could not remove ${chrome.profile}`);
+}
+
 function killAll() {
   for (const c of children) {
-    try { c.kill('SIGTERM'); } catch (e) { /* gone */ }
+    try {
+      if (c.group) process.kill(-c.pid, 'SIGKILL');
+      else c.kill('SIGTERM');
+    } catch (e) { /* gone */ }
   }
 }
 
@@ -83,7 +109,9 @@ function startChromium() {
   const profile = mkdtempSync(join(tmpdir(), 'inboxd-e2e-profile-'));
   const proc = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`,
     '--remote-debugging-port=0', '--remote-debugging-address=127.0.0.1', 'about:blank'],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group, so its helpers (zygote, crashpad) stop with it.
+  { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  proc.group = true;
   children.push(proc);
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: proc.stderr });
@@ -375,13 +403,7 @@ async function main() {
     }
   }
   await browser.close().catch(() => {});
-  // Chromium writes its profile until it has exited: wait (5 s at most)
-  // before removing it, and retry a directory still being emptied.
-  const exited = new Promise((res) => chrome.proc.once('exit', res));
-  chrome.proc.kill('SIGTERM');
-  await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
-  rmSync(chrome.profile, { recursive: true, force: true, maxRetries: 10,
-    retryDelay: 100 });
+  await stopChromium(chrome);
   env.proc.stdin.end();
   const code = await new Promise((res) => env.proc.on('exit', res));
   if (code !== 0) {
