@@ -47,6 +47,7 @@
 #define CONFIG_SECRET_MAX   4096    /* bytes of one token or password */
 #define CONFIG_MAX_FILE     (4u << 20)  /* bytes of the config file */
 #define CONFIG_NAME_MAX     64
+#define CONFIG_MAX_NETWORKS 4096    /* entries of one list of networks */
 
 #define KIB     1024ULL
 #define MIB     (1024ULL * KIB)
@@ -137,6 +138,25 @@ static const struct config_option config_options[] = {
         RELOAD, http.timeout_ms),
     OPT("http.metrics_public", CONFIG_T_BOOL, "true", 0, 0,
         RELOAD, http.metrics_public),
+    /* Connections and sources (http_guard.c, docs/security.md). */
+    OPT("http.request_timeout", CONFIG_T_DURATION, "30s", 100, HOUR,
+        RELOAD, http.request_timeout_ms),
+    OPT("http.max_connections", CONFIG_T_INT, "4096", 1, 1000000,
+        RELOAD, http.max_connections),
+    OPT("http.sources.connections", CONFIG_T_INT, "64", 0, 1000000,
+        RELOAD, http.sources.limits.connections),
+    OPT("http.sources.rate", CONFIG_T_INT, "200", 0, 1000000,
+        RELOAD, http.sources.limits.rate),
+    OPT("http.sources.burst", CONFIG_T_INT, "2000", 1, 10000000,
+        RELOAD, http.sources.limits.burst),
+    OPT("http.sources.streams", CONFIG_T_INT, "16", 0, 100000,
+        RELOAD, http.sources.streams),
+    OPT("http.sources.ipv6_prefix", CONFIG_T_INT, "64", 32, 128,
+        RELOAD, http.sources.ipv6_prefix),
+    OPT("http.sources.max_tracked", CONFIG_T_INT, "16384", 64, 1 << 24,
+        RESTART, http.sources.max_tracked),
+    OPT("http.sources.log_interval", CONFIG_T_DURATION, "1m", SEC, DAY,
+        RELOAD, http.sources.log_interval_ms),
 
     { .path = "redis.address", .type = CONFIG_T_ADDR,
       .def = "127.0.0.1:6379", .min = 1, .max = 65535, .reload = RESTART,
@@ -263,6 +283,12 @@ static const struct config_option config_options[] = {
       .off_port = offsetof(struct config, web.port) },
     OPT_STR("web.root", INBOXD_WEB_DIR, config_check_nonempty, RELOAD,
         web.root),
+    OPT("web.sources.connections", CONFIG_T_INT, "128", 0, 1000000,
+        RELOAD, web.sources.connections),
+    OPT("web.sources.rate", CONFIG_T_INT, "50", 0, 1000000,
+        RELOAD, web.sources.rate),
+    OPT("web.sources.burst", CONFIG_T_INT, "500", 1, 10000000,
+        RELOAD, web.sources.burst),
 };
 
 #define CONFIG_NOPTIONS nitems(config_options)
@@ -309,6 +335,7 @@ static config_special_fn config_parse_accounts;
 static config_special_fn config_parse_canned;
 static config_special_fn config_parse_moderation;
 static config_special_fn config_parse_escalation;
+static config_special_fn config_parse_networks;
 
 /* Keys that are not plain scalars. All of them may change on reload except
  * the redis.password ones. */
@@ -327,6 +354,8 @@ static const struct {
     { "canned", config_parse_canned },
     { "moderation.categories", config_parse_moderation },
     { "escalation", config_parse_escalation },
+    { "http.trusted_proxies", config_parse_networks },
+    { "http.sources.exempt", config_parse_networks },
 };
 
 static const char *const config_pw_keys[CONFIG_PW_COUNT_] = {
@@ -1106,6 +1135,56 @@ config_parse_names(struct config_ctx *ctx, const char *path,
     config_strv_free(ctx->cfg->queue.names, ctx->cfg->queue.nnames);
     ctx->cfg->queue.names = names;
     ctx->cfg->queue.nnames = n;
+}
+
+/*
+ * http.trusted_proxies, http.sources.exempt: lists of networks
+ * ("192.0.2.0/24", "2001:db8::/32", or one address), possibly empty.
+ */
+static void
+config_parse_networks(struct config_ctx *ctx, const char *path,
+    struct fy_node *key, struct fy_node *val)
+{
+    bool proxies = strcmp(path, "http.trusted_proxies") == 0;
+    struct ratelimit_cidr **dst = proxies ? &ctx->cfg->http.trusted_proxies :
+        &ctx->cfg->http.sources.exempt;
+    size_t *ndst = proxies ? &ctx->cfg->http.ntrusted_proxies :
+        &ctx->cfg->http.sources.nexempt;
+    struct ratelimit_cidr *v = NULL;
+    char sub[CONFIG_PATH_MAX], q[LOG_QUOTE_MAX + 8];
+    struct fy_node *item;
+    const char *text;
+    size_t count;
+
+    if (!config_is_type(val, FYNT_SEQUENCE)) {
+        config_error(ctx, config_at(val, key), path,
+            "expected a list of networks like [192.0.2.0/24]");
+        return;
+    }
+    count = (size_t)fy_node_sequence_item_count(val);
+    if (count > CONFIG_MAX_NETWORKS) {
+        config_error(ctx, config_at(val, key), path,
+            "at most %d networks", CONFIG_MAX_NETWORKS);
+        return;
+    }
+    if (count > 0 && (v = xcalloc(count, sizeof(*v))) == NULL) {
+        config_oom(ctx, config_at(val, key), path);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        item = config_list_item(val, i);
+        config_index(sub, sizeof(sub), path, i);
+        if ((text = config_text(item)) == NULL)
+            config_error(ctx, config_at(item, key), sub,
+                "expected an address or a network");
+        else if (ratelimit_cidr_parse(text, &v[i]) == -1)
+            config_error(ctx, config_at(item, key), sub, "\"%s\" is not "
+                "an address or a network like 192.0.2.0/24 or "
+                "2001:db8::/32", log_quote(q, sizeof(q), text));
+    }
+    xfree(*dst);
+    *dst = v;
+    *ndst = count;
 }
 
 /* ---------------------------------------------------------------- canned */
@@ -2504,6 +2583,15 @@ config_defaults(struct config_ctx *ctx)
         (cfg->queue.names[0] = xstrdup("general")) == NULL)
         goto oom;
     cfg->queue.nnames = 1;
+    /* Loopback is exempt: local tools and a local proxy, see config.md. */
+    if ((cfg->http.sources.exempt = xcalloc(2,
+        sizeof(*cfg->http.sources.exempt))) == NULL)
+        goto oom;
+    if (ratelimit_cidr_parse("127.0.0.0/8", &cfg->http.sources.exempt[0])
+        == -1 || ratelimit_cidr_parse("::1",
+        &cfg->http.sources.exempt[1]) == -1)
+        goto oom;
+    cfg->http.sources.nexempt = 2;
     return 0;
 
 oom:
@@ -2578,6 +2666,21 @@ config_finish(struct config_ctx *ctx)
             sizeof(v));
         config_error(ctx, ctx->set_at[o - config_options], o->path,
             "must be at least polling.backoff_min (%s)", v);
+    }
+
+    if (cfg->http.sources.max_tracked <= cfg->http.max_connections) {
+        /* Each open connection may pin a source: the table must hold
+         * them all and still have room for one more. */
+        o = config_option_find("http.sources.max_tracked");
+        at = ctx->set_at[o - config_options];
+        if (at.line == 0) {
+            o = config_option_find("http.max_connections");
+            at = ctx->set_at[o - config_options];
+        }
+        config_error(ctx, at, o->path, "http.sources.max_tracked (%lld) "
+            "must be above http.max_connections (%lld)",
+            (long long)cfg->http.sources.max_tracked,
+            (long long)cfg->http.max_connections);
     }
 
     /* The shipped directory is checked only when the file did not say. */
@@ -2722,6 +2825,8 @@ config_free(struct config *cfg)
         return;
     xfree(cfg->path);
     xfree(cfg->http.host);
+    xfree(cfg->http.trusted_proxies);
+    xfree(cfg->http.sources.exempt);
     xfree(cfg->redis.host);
     xfree(cfg->redis.unix_path);
     crypto_free_secret(cfg->redis.password);

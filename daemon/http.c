@@ -21,6 +21,10 @@
  *   /v1/oncall, /v1/incidents[/<id>[/ack|/resolve]]
  *                                  escalation (same roles), escalate.c
  *
+ * Before any of that, http_guard admits each connection and each request
+ * (caps and rates per source, the request deadline); a request over its
+ * source's rate is answered 429 with Retry-After.
+ *
  * An ingest request is answered only after the pipeline reports Redis's
  * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
  * Redis is unreachable or the daemon is shutting down. The webhook routes
@@ -49,6 +53,7 @@
 #include "events.h"
 #include "escalate.h"
 #include "http.h"
+#include "http_guard.h"
 #include "item.h"
 #include "log.h"
 #include "metrics.h"
@@ -71,6 +76,7 @@ struct http {
      * handler's call only. */
     const struct config_token *token;
     struct http_also *also;     /* a second address (http_listen_also) */
+    struct http_guard *guard;   /* admission on both addresses */
 };
 
 /* What a request needs: the token's role, or none for open routes. */
@@ -156,9 +162,9 @@ http_reply_done_cb(struct evhttp_request *req, void *arg)
 {
     struct http *h = arg;
 
-    (void)req;
     if (h->unsent > 0)
         h->unsent--;
+    http_guard_reply_done(h->guard, req);
 }
 
 static void
@@ -189,6 +195,7 @@ http_reason(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 409: return "Conflict";
+    case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
@@ -243,6 +250,36 @@ http_unavailable(struct http *h, struct evhttp_request *req,
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
         ra);
     http_error(h, req, 503, "Service Unavailable", code, message);
+}
+
+/* 429, with the seconds to wait. */
+static void
+http_too_many(struct http *h, struct evhttp_request *req, int64_t secs,
+    const char *code, const char *message)
+{
+    char ra[24];
+
+    snprintf(ra, sizeof(ra), "%lld", (long long)(secs > 0 ? secs : 1));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+        ra);
+    http_error(h, req, 429, "Too Many Requests", code, message);
+}
+
+/*
+ * Let http_guard judge the request (it counts against its source's
+ * rate); false after answering 429.
+ */
+static bool
+http_admit(struct http *h, struct evhttp_request *req)
+{
+    int64_t wait_ms = 0;
+
+    if (http_guard_request(h->guard, req, &wait_ms) == HTTP_GUARD_OK)
+        return true;
+    http_too_many(h, req, (wait_ms + 999) / 1000, "rate_limited",
+        "too many requests from this address; retry after Retry-After "
+        "seconds");
+    return false;
 }
 
 /* Return the matched token, or NULL after answering 401. */
@@ -594,6 +631,7 @@ http_metrics(struct http *h, struct evhttp_request *req, const char *rest)
     metrics_set(d->metrics, "inboxd_redis_pending_commands", NULL, NULL,
         queue_pending(d->queue));
     rules_foreach_stat2(d->cfg->ruleset, http_rule_stat_cb, d->metrics);
+    http_guard_update_metrics(h->guard);
 
     buf_init(&b, 64u << 20);
     if (metrics_render(d->metrics, &b) == -1 ||
@@ -801,7 +839,7 @@ http_stream_end(void *arg, bool abort)
     struct http_stream *s = arg;
     struct http *h = s->h;
 
-    evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    http_guard_set_closecb(h->guard, s->evcon, NULL, NULL);
     if (abort) {
         /* Frees the request with the connection. */
         evhttp_connection_free(s->evcon);
@@ -869,6 +907,13 @@ http_events(struct http *h, struct evhttp_request *req, const char *rest)
     s->h = h;
     s->req = req;
     s->evcon = evcon;
+    if (!http_guard_stream_allowed(h->guard, req)) {
+        xfree(s);
+        http_too_many(h, req, h->d->cfg->queue.retry_after_s,
+            "too_many_streams",
+            "this address has as many event streams open as allowed");
+        return;
+    }
     switch (events_join(h->d->events, uri != NULL ?
         evhttp_uri_get_query(uri) : NULL, evhttp_find_header(
         evhttp_request_get_input_headers(req), "Last-Event-ID"),
@@ -897,7 +942,7 @@ http_events(struct http *h, struct evhttp_request *req, const char *rest)
         http_error(h, req, 500, "Internal Server Error", "internal", err);
         return;
     }
-    evhttp_connection_set_closecb(evcon, http_stream_close_cb, s);
+    http_guard_stream_begin(h->guard, req, http_stream_close_cb, s);
     if ((bev = evhttp_connection_get_bufferevent(evcon)) != NULL) {
         wtv.tv_sec = (time_t)(h->d->cfg->http.timeout_ms / 1000);
         wtv.tv_usec = (suseconds_t)(h->d->cfg->http.timeout_ms % 1000) *
@@ -943,9 +988,8 @@ http_escalate(struct http *h, struct evhttp_request *req, const char *rest)
 /* -------------------------------------------------------------- dispatch */
 
 static void
-http_request_cb(struct evhttp_request *req, void *arg)
+http_dispatch(struct http *h, struct evhttp_request *req)
 {
-    struct http *h = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
@@ -983,6 +1027,15 @@ http_request_cb(struct evhttp_request *req, void *arg)
     http_error(h, req, 404, "Not Found", "not_found", "no such endpoint");
 }
 
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct http *h = arg;
+
+    if (http_admit(h, req))
+        http_dispatch(h, req);
+}
+
 /* ------------------------------------------------- a second address */
 
 /*
@@ -1003,9 +1056,11 @@ http_also_request_cb(struct evhttp_request *req, void *arg)
 {
     struct http *h = arg;
 
+    if (!http_admit(h, req))
+        return;
     if (h->also->front != NULL && h->also->front(req, h->also->arg))
         return;
-    http_request_cb(req, h);
+    http_dispatch(h, req);
 }
 
 static void
@@ -1063,6 +1118,7 @@ http_listen_also(struct http *h, const char *host, int port,
         EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
     evhttp_set_flags(a->srv, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_gencb(a->srv, http_also_request_cb, h);
+    http_guard_attach(h->guard, a->srv, RATELIMIT_WEB);
     http_also_apply_config(h);
     if ((a->sock = evhttp_bind_socket_with_handle(a->srv, host,
         (ev_uint16_t)port)) == NULL) {
@@ -1122,6 +1178,7 @@ http_apply_config(struct http *h)
     evhttp_set_max_headers_size(h->srv, (ev_ssize_t)cfg->http.max_headers);
     evhttp_set_timeout(h->srv, secs > 0 ? secs : 1);
     http_also_apply_config(h);
+    http_guard_apply(h->guard, h->d->cfg);
 }
 
 struct http *
@@ -1136,7 +1193,8 @@ http_new(struct daemon *d)
     if ((h = xcalloc(1, sizeof(*h))) == NULL)
         return NULL;
     h->d = d;
-    if ((h->srv = evhttp_new(d->base)) == NULL)
+    if ((h->srv = evhttp_new(d->base)) == NULL ||
+        (h->guard = http_guard_new(d->base, d->metrics, d->cfg)) == NULL)
         goto fail;
     http_declare_metrics(d->metrics);
     webhook_declare_metrics(d->metrics);
@@ -1146,6 +1204,7 @@ http_new(struct daemon *d)
     /* Let a client read our 413 before the connection closes. */
     evhttp_set_flags(h->srv, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_gencb(h->srv, http_request_cb, h);
+    http_guard_attach(h->guard, h->srv, RATELIMIT_API);
     http_apply_config(h);
     h->sock = evhttp_bind_socket_with_handle(h->srv, cfg->http.host,
         (ev_uint16_t)cfg->http.port);
@@ -1166,6 +1225,7 @@ http_new(struct daemon *d)
 fail:
     if (h->srv != NULL)
         evhttp_free(h->srv);
+    http_guard_free(h->guard);
     xfree(h);
     return NULL;
 }
@@ -1201,5 +1261,7 @@ http_free(struct http *h)
     http_also_free(h);
     if (h->srv != NULL)
         evhttp_free(h->srv);
+    /* After the servers: their connections close through the guard. */
+    http_guard_free(h->guard);
     xfree(h);
 }

@@ -19,6 +19,7 @@
 #include "connector.h"
 #include "crypto.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "route.h"
 #include "rules.h"
 
@@ -101,6 +102,13 @@ struct config_redis {
     int64_t reconnect_max_ms;
 };
 
+/* What one listener allows a source (http.sources, web.sources). */
+struct config_source_limits {
+    int64_t connections;    /* open at once; 0: no cap */
+    int64_t rate;           /* requests a second; 0: no limit */
+    int64_t burst;          /* requests banked above the rate */
+};
+
 struct config {
     int refcnt;
     char *path;
@@ -112,6 +120,20 @@ struct config {
         uint64_t max_headers;
         int64_t timeout_ms;     /* idle/read timeout per connection */
         bool metrics_public;    /* /metrics without a token */
+        int64_t request_timeout_ms; /* one whole request must arrive */
+        int64_t max_connections;    /* open at once, every listener */
+        /* Peers whose X-Forwarded-For names the source (http_guard.h). */
+        struct ratelimit_cidr *trusted_proxies;
+        size_t ntrusted_proxies;
+        struct {
+            struct config_source_limits limits;    /* the listen address */
+            int64_t streams;        /* event streams open; 0: no cap */
+            struct ratelimit_cidr *exempt;  /* no per-source limits */
+            size_t nexempt;
+            int64_t ipv6_prefix;    /* an IPv6 source is this prefix */
+            int64_t max_tracked;    /* the source table's size */
+            int64_t log_interval_ms;    /* one line per source per this */
+        } sources;
     } http;
 
     struct config_redis redis;
@@ -222,6 +244,7 @@ struct config {
         char *host;             /* NULL: off */
         int port;
         char *root;             /* absolute: the page's static files */
+        struct config_source_limits sources;
     } web;
 
     struct {
