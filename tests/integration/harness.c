@@ -770,6 +770,62 @@ it_log_wait(const struct it_daemon *d, const char *needle, int timeout_ms)
     }
 }
 
+int
+it_log_count(const struct it_daemon *d, const char *needle)
+{
+    char *text = it_log_read(d);
+    const char *p = text;
+    int n = 0;
+
+    while (p != NULL && (p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+    xfree(text);
+    return n;
+}
+
+int
+it_log_port(const struct it_daemon *d, const char *needle, int timeout_ms)
+{
+    char *text, *p, *last = NULL;
+    long port = -1;
+
+    if (it_log_wait(d, needle, timeout_ms) == -1 ||
+        (text = it_log_read(d)) == NULL)
+        return -1;
+    for (p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        last = p;
+    if (last != NULL)
+        port = strtol(last + strlen(needle), NULL, 10);
+    xfree(text);
+    return port > 0 && port < 65536 ? (int)port : -1;
+}
+
+int
+it_connect_from(const char *src, int port, int rcvbuf)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    int fd;
+
+    if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+        return -1;
+    if (rcvbuf > 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+            sizeof(rcvbuf));
+    if (src != NULL && (inet_pton(AF_INET, src, &sin.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1))
+        goto fail;
+    sin.sin_port = htons((uint16_t)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
 void
 it_log_dump(const struct it_daemon *d)
 {

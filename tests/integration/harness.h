@@ -135,12 +135,32 @@ bool it_log_contains(const struct it_daemon *d, const char *needle);
 int it_log_wait(const struct it_daemon *d, const char *needle,
     int timeout_ms);
 
+/* How many times the daemon's log holds needle now. */
+int it_log_count(const struct it_daemon *d, const char *needle);
+
+/*
+ * The port in the daemon's last log line holding needle, read from just
+ * after it (needle ends where the port starts, e.g. "web inbox on
+ * http://127.0.0.1:"), waiting at most timeout_ms for the line. -1 when
+ * it did not come.
+ */
+int it_log_port(const struct it_daemon *d, const char *needle,
+    int timeout_ms);
+
 /* Print the daemon's log to stderr, framed, for a failed test. */
 void it_log_dump(const struct it_daemon *d);
 
 /* ---------------------------------------------------------------------
  * HTTP client
  * ------------------------------------------------------------------ */
+
+/*
+ * A TCP connection to 127.0.0.1:port from the loopback address src (any
+ * of 127.0.0.0/8 on Linux: a second client source without a second
+ * host; NULL: the kernel's choice), with SO_RCVBUF set first when rcvbuf
+ * > 0 (a client that reads slowly). The fd, or -1.
+ */
+int it_connect_from(const char *src, int port, int rcvbuf);
 
 /*
  * One request to http://127.0.0.1:<d->port><path> with libcurl, 5 s

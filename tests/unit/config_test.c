@@ -915,7 +915,85 @@ out:
     return rc;
 }
 
+/* The connection and source limits (http_guard.h), and their errors. */
+static int
+test_limits_keys(void)
+{
+    struct config *cfg = config_test_load("limits.yml");
+    struct config *def = config_test_load("defaults.yml");
+    struct ratelimit_key k;
+    char *err = NULL;
+    int rc = 0;
+
+    CHECK(cfg != NULL && def != NULL);
+    /* Defaults, as docs/config.md gives them. */
+    CHECK(def->http.request_timeout_ms == 30000);
+    CHECK(def->http.max_connections == 4096);
+    CHECK(def->http.ntrusted_proxies == 0);
+    CHECK(def->http.sources.limits.connections == 64);
+    CHECK(def->http.sources.limits.rate == 200);
+    CHECK(def->http.sources.limits.burst == 2000);
+    CHECK(def->http.sources.streams == 16);
+    CHECK(def->http.sources.ipv6_prefix == 64);
+    CHECK(def->http.sources.max_tracked == 16384);
+    CHECK(def->http.sources.log_interval_ms == 60000);
+    CHECK(def->web.sources.connections == 128);
+    CHECK(def->web.sources.rate == 50);
+    CHECK(def->web.sources.burst == 500);
+    CHECK(def->http.sources.nexempt == 2);
+    CHECK(ratelimit_key_parse("127.0.0.9", 9, &k) == 0);
+    CHECK(ratelimit_cidr_match(def->http.sources.exempt,
+        def->http.sources.nexempt, &k));
+    CHECK(ratelimit_key_parse("::1", 3, &k) == 0);
+    CHECK(ratelimit_cidr_match(def->http.sources.exempt,
+        def->http.sources.nexempt, &k));
+    CHECK(ratelimit_key_parse("10.0.0.1", 8, &k) == 0);
+    CHECK(!ratelimit_cidr_match(def->http.sources.exempt,
+        def->http.sources.nexempt, &k));
+
+    CHECK(cfg->http.request_timeout_ms == 5000);
+    CHECK(cfg->http.max_connections == 100);
+    CHECK(cfg->http.ntrusted_proxies == 3);
+    CHECK(ratelimit_cidr_match(cfg->http.trusted_proxies,
+        cfg->http.ntrusted_proxies, &k));
+    CHECK(ratelimit_key_parse("2001:db8:1::5", 13, &k) == 0);
+    CHECK(ratelimit_cidr_match(cfg->http.trusted_proxies,
+        cfg->http.ntrusted_proxies, &k));
+    CHECK(cfg->http.sources.limits.connections == 3);
+    CHECK(cfg->http.sources.limits.rate == 10);
+    CHECK(cfg->http.sources.limits.burst == 20);
+    CHECK(cfg->http.sources.streams == 0);
+    CHECK(cfg->http.sources.nexempt == 0);
+    CHECK(cfg->http.sources.ipv6_prefix == 48);
+    CHECK(cfg->http.sources.max_tracked == 128);
+    CHECK(cfg->http.sources.log_interval_ms == 10000);
+    CHECK(cfg->web.sources.connections == 0);
+    CHECK(cfg->web.sources.rate == 1);
+    CHECK(cfg->web.sources.burst == 1);
+
+    err = config_test_errors("bad_limits.yml");
+    CHECK_CONTAINS(err, "bad_limits.yml:5:21: http.trusted_proxies[0]: "
+        "\"10.0.0.1/8\" is not an address or a network");
+    CHECK_CONTAINS(err, "http.trusted_proxies[2]: \"localhost\" is not");
+    CHECK_CONTAINS(err, "http.trusted_proxies[3]: expected an address or "
+        "a network");
+    CHECK(strstr(err, "trusted_proxies[1]") == NULL);
+    CHECK_CONTAINS(err, "bad_limits.yml:7:13: http.sources.exempt: "
+        "expected a list of networks");
+    CHECK_CONTAINS(err, "http.sources.ipv6_prefix: must be between 32 "
+        "and 128");
+    CHECK_CONTAINS(err, "bad_limits.yml:9:18: http.sources.max_tracked: "
+        "http.sources.max_tracked (500) must be above "
+        "http.max_connections (500)");
+out:
+    xfree(err);
+    config_unref(cfg);
+    config_unref(def);
+    return rc;
+}
+
 static const struct check_case cases[] = {
+    { "limits_keys", test_limits_keys },
     { "web_keys", test_web_keys },
     { "good", test_good },
     { "defaults", test_defaults },
