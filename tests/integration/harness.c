@@ -85,7 +85,7 @@ it_child_forget(pid_t pid)
     }
 }
 
-static void
+void
 it_sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -94,7 +94,7 @@ it_sleep_ms(int ms)
         ;
 }
 
-static long long
+long long
 it_now_ms(void)
 {
     struct timespec ts;
@@ -824,6 +824,20 @@ it_connect_from(const char *src, int port, int rcvbuf)
 fail:
     close(fd);
     return -1;
+}
+
+int
+it_daemon_finish(struct it_daemon *d, int rc)
+{
+    it_daemon_stop(d);
+    if (it_log_contains(d, "Sanitizer") ||
+        it_log_contains(d, "runtime error")) {
+        printf("FAIL the daemon's sanitizer reports (log below)\n");
+        rc = 1;
+    }
+    if (rc != 0)
+        it_log_dump(d);
+    return rc;
 }
 
 void

@@ -21,6 +21,10 @@
 
 #include <hiredis/hiredis.h>
 
+/* Sleep ms (through signals); the monotonic clock in ms. */
+void it_sleep_ms(int ms);
+long long it_now_ms(void);
+
 /* ---------------------------------------------------------------------
  * redis-server
  * ------------------------------------------------------------------ */
@@ -124,6 +128,13 @@ int it_daemon_wait(struct it_daemon *d, int timeout_ms, int *exit_status);
 /* SIGTERM, wait up to 10 s (the daemon drains), then SIGKILL. Keeps the
  * dir and the log. */
 void it_daemon_stop(struct it_daemon *d);
+
+/*
+ * The end of a test's run: stop the daemon, fail (rc 1) if its log holds
+ * a sanitizer report, and dump the log when the run failed. Returns the
+ * run's final rc.
+ */
+int it_daemon_finish(struct it_daemon *d, int rc);
 
 /* Stop and remove the dir. On failure, it_log_dump before this. */
 void it_daemon_cleanup(struct it_daemon *d);

@@ -71,21 +71,6 @@ static const char *config_tmpl =
 
 /* ------------------------------------------------------------- helpers */
 
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-static long long
-now_ms(void)
-{
-    return (long long)(util_mono_us() / 1000);
-}
-
 /* The Content-Length of the head [buf, end), or 0. */
 static size_t
 content_length(const char *buf, const char *end)
@@ -113,7 +98,7 @@ static int
 exchange(int fd, const char *text, struct resp *r, int ms)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    long long deadline = now_ms() + ms;
+    long long deadline = it_now_ms() + ms;
     char buf[8192], *sep = NULL;
     size_t have = 0, want = 0, hlen;
     ssize_t n;
@@ -123,7 +108,7 @@ exchange(int fd, const char *text, struct resp *r, int ms)
     if (text != NULL && write(fd, text, strlen(text)) !=
         (ssize_t)strlen(text))
         return -1;
-    while (now_ms() < deadline) {
+    while (it_now_ms() < deadline) {
         if (sep != NULL && have >= want)
             break;
         if (poll(&pfd, 1, 50) <= 0)
@@ -198,7 +183,7 @@ conn_served(const char *src, const char *text, int *fd)
             return 0;
         close(*fd);
         *fd = -1;
-        sleep_ms(20);
+        it_sleep_ms(20);
     }
     return -1;
 }
@@ -233,16 +218,16 @@ static bool
 closed_within(int fd, int ms, long long *took_ms)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    long long start = now_ms();
+    long long start = it_now_ms();
     char c;
 
-    while (now_ms() - start < ms) {
+    while (it_now_ms() - start < ms) {
         if (poll(&pfd, 1, 20) <= 0)
             continue;
         if (read(fd, &c, 1) > 0)
             return false;
         if (took_ms != NULL)
-            *took_ms = now_ms() - start;
+            *took_ms = it_now_ms() - start;
         return true;
     }
     return false;
@@ -288,12 +273,12 @@ out:
 static int
 metric_wait(const char *series, double want, int ms)
 {
-    long long deadline = now_ms() + ms;
+    long long deadline = it_now_ms() + ms;
 
-    while (now_ms() < deadline) {
+    while (it_now_ms() < deadline) {
         if (metric(series) == want)
             return 0;
-        sleep_ms(20);
+        it_sleep_ms(20);
     }
     fprintf(stderr, "  %s: %g, wanted %g\n", series, metric(series), want);
     return -1;
@@ -402,13 +387,13 @@ static int
 burst_until_429(const char *src, const char *extra, struct resp *first,
     long long *elapsed_ms)
 {
-    long long start = now_ms();
+    long long start = it_now_ms();
     struct resp r;
 
     for (int i = 0; i < 30; i++) {
         if (request_from(src, da.port, "/healthz", extra, &r) == 429) {
             *first = r;
-            *elapsed_ms = now_ms() - start;
+            *elapsed_ms = it_now_ms() - start;
             return i;
         }
         if (r.status != 200)
@@ -447,7 +432,7 @@ test_rate(void)
     /* Another source is not affected. */
     CHECK(request_from("127.0.0.8", da.port, "/healthz", NULL, &r) == 200);
     /* One token comes back every 200 ms. */
-    sleep_ms(250);
+    it_sleep_ms(250);
     CHECK(request_from(src, da.port, "/healthz", NULL, &r) == 200);
     CHECK(metric("inboxd_http_limited_total{listener=\"api\","
         "reason=\"rate\"}") >= 1);
@@ -581,7 +566,7 @@ test_streams(void)
             break;
         close(b);
         b = -1;
-        sleep_ms(20);
+        it_sleep_ms(20);
     }
     CHECK(b != -1);
 out:
@@ -625,10 +610,10 @@ test_slowloris(void)
     int fds[3] = { -1, -1, -1 }, open_left = 3, rc = 0;
     struct resp r;
 
-    start = now_ms();
+    start = it_now_ms();
     for (int i = 0; i < 3; i++)
         CHECK((fds[i] = it_connect_from(srcs[i], da.port, 0)) != -1);
-    while (open_left > 0 && now_ms() - start < 6000) {
+    while (open_left > 0 && it_now_ms() - start < 6000) {
         for (int i = 0; i < 3; i++) {
             struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
             char c;
@@ -638,7 +623,7 @@ test_slowloris(void)
             if (poll(&pfd, 1, 0) > 0) {
                 /* Closed (0 or a reset), never answered. */
                 CHECK(read(fds[i], &c, 1) <= 0);
-                closed_at[i] = now_ms() - start;
+                closed_at[i] = it_now_ms() - start;
                 open_left--;
                 continue;
             }
@@ -646,14 +631,14 @@ test_slowloris(void)
                 write(fds[i], heads[i] + sent[i], 1) == 1)
                 sent[i]++;
         }
-        if (answered < 0 && now_ms() - start > 1000) {
+        if (answered < 0 && it_now_ms() - start > 1000) {
             /* In the middle of it all, a normal request. */
-            t0 = now_ms();
+            t0 = it_now_ms();
             CHECK(request_from("127.0.0.13", da.port, "/healthz", NULL,
                 &r) == 200);
-            answered = now_ms() - t0;
+            answered = it_now_ms() - t0;
         }
-        sleep_ms(300);
+        it_sleep_ms(300);
     }
     for (int i = 0; i < 3; i++) {
         fprintf(stderr, "  slow client %d: closed after %lld ms, %zu bytes "
@@ -691,13 +676,13 @@ test_never_reads(void)
     request_text(text, sizeof(text), "GET", "/big.js", NULL, false);
     CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
     CHECK(metric_wait(gauge, 1, 2000) == 0);
-    t0 = now_ms();
+    t0 = it_now_ms();
     CHECK(request_from("127.0.0.17", web_port, "/index.html", NULL, &r) ==
         200);
-    CHECK(now_ms() - t0 < 1000);
+    CHECK(it_now_ms() - t0 < 1000);
     /* Closed while we still read nothing. */
     CHECK(metric_wait(gauge, 0, 6000) == 0);
-    CHECK(now_ms() - t0 >= 1000);
+    CHECK(it_now_ms() - t0 >= 1000);
     for (;;) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
@@ -787,15 +772,7 @@ main(void)
         printf("0 passed, 1 failed\n");
         goto out;
     }
-    rc = check_run(cases, nitems(cases));
-    it_daemon_stop(&da);
-    if (it_log_contains(&da, "Sanitizer") ||
-        it_log_contains(&da, "runtime error")) {
-        printf("FAIL the daemon's sanitizer reports (log below)\n");
-        rc = 1;
-    }
-    if (rc != 0)
-        it_log_dump(&da);
+    rc = it_daemon_finish(&da, check_run(cases, nitems(cases)));
 out:
     xfree(yaml);
     it_daemon_cleanup(&da);

@@ -171,26 +171,6 @@ write_file(const char *dir, const char *name, const char *text)
     return fclose(fp);
 }
 
-/* The port of the web inbox, read from the daemon's log line. */
-static int
-find_web_port(void)
-{
-    const char *needle = "web inbox on http://127.0.0.1:";
-    char line[4096], *p;
-    FILE *fp;
-    int port = -1;
-
-    if (it_log_wait(&da, needle, 10000) == -1 ||
-        (fp = fopen(da.log, "r")) == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), fp) != NULL) {
-        if ((p = strstr(line, needle)) != NULL)
-            port = (int)strtol(p + strlen(needle), NULL, 10);
-    }
-    fclose(fp);
-    return port;
-}
-
 /* --------------------------------------------------------------- tests */
 
 static int
@@ -533,20 +513,13 @@ main(void)
     if (it_redis_start(&redis) == -1 ||
         it_daemon_start(&da, yaml, &redis) == -1 ||
         it_daemon_wait_healthy(&da, 10000) == -1 ||
-        (web_port = find_web_port()) <= 0) {
+        (web_port = it_log_port(&da, "web inbox on http://127.0.0.1:",
+        10000)) <= 0) {
         it_log_dump(&da);
         printf("0 passed, 1 failed\n");
         goto out;
     }
-    rc = check_run(cases, nitems(cases));
-    it_daemon_stop(&da);
-    if (it_log_contains(&da, "Sanitizer") ||
-        it_log_contains(&da, "runtime error")) {
-        printf("FAIL the daemon's sanitizer reports (log below)\n");
-        rc = 1;
-    }
-    if (rc != 0)
-        it_log_dump(&da);
+    rc = it_daemon_finish(&da, check_run(cases, nitems(cases)));
 out:
     it_daemon_cleanup(&da);
     it_redis_cleanup(&redis);

@@ -915,13 +915,22 @@ out:
     return rc;
 }
 
+/* Is the address text in the networks v[0..n)? */
+static bool
+config_test_in(const struct ratelimit_cidr *v, size_t n, const char *addr)
+{
+    struct ratelimit_key k;
+
+    return ratelimit_key_parse(addr, strlen(addr), &k) == 0 &&
+        ratelimit_cidr_match(v, n, &k);
+}
+
 /* The connection and source limits (http_guard.h), and their errors. */
 static int
 test_limits_keys(void)
 {
     struct config *cfg = config_test_load("limits.yml");
     struct config *def = config_test_load("defaults.yml");
-    struct ratelimit_key k;
     char *err = NULL;
     int rc = 0;
 
@@ -941,24 +950,17 @@ test_limits_keys(void)
     CHECK(def->web.sources.rate == 50);
     CHECK(def->web.sources.burst == 500);
     CHECK(def->http.sources.nexempt == 2);
-    CHECK(ratelimit_key_parse("127.0.0.9", 9, &k) == 0);
-    CHECK(ratelimit_cidr_match(def->http.sources.exempt,
-        def->http.sources.nexempt, &k));
-    CHECK(ratelimit_key_parse("::1", 3, &k) == 0);
-    CHECK(ratelimit_cidr_match(def->http.sources.exempt,
-        def->http.sources.nexempt, &k));
-    CHECK(ratelimit_key_parse("10.0.0.1", 8, &k) == 0);
-    CHECK(!ratelimit_cidr_match(def->http.sources.exempt,
-        def->http.sources.nexempt, &k));
+    CHECK(config_test_in(def->http.sources.exempt, 2, "127.0.0.9"));
+    CHECK(config_test_in(def->http.sources.exempt, 2, "::1"));
+    CHECK(!config_test_in(def->http.sources.exempt, 2, "10.0.0.1"));
 
     CHECK(cfg->http.request_timeout_ms == 5000);
     CHECK(cfg->http.max_connections == 100);
     CHECK(cfg->http.ntrusted_proxies == 3);
-    CHECK(ratelimit_cidr_match(cfg->http.trusted_proxies,
-        cfg->http.ntrusted_proxies, &k));
-    CHECK(ratelimit_key_parse("2001:db8:1::5", 13, &k) == 0);
-    CHECK(ratelimit_cidr_match(cfg->http.trusted_proxies,
-        cfg->http.ntrusted_proxies, &k));
+    CHECK(config_test_in(cfg->http.trusted_proxies, 3, "10.0.0.1"));
+    CHECK(config_test_in(cfg->http.trusted_proxies, 3, "2001:db8:1::5"));
+    CHECK(config_test_in(cfg->http.trusted_proxies, 3, "192.0.2.7"));
+    CHECK(!config_test_in(cfg->http.trusted_proxies, 3, "192.0.2.8"));
     CHECK(cfg->http.sources.limits.connections == 3);
     CHECK(cfg->http.sources.limits.rate == 10);
     CHECK(cfg->http.sources.limits.burst == 20);
