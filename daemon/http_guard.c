@@ -242,25 +242,25 @@ http_guard_forwarded(struct http_guard *g, struct evhttp_request *req,
 
 /*
  * The entry req counts against: the peer's own (pinned while it is
- * connected) or, behind a trusted proxy, the forwarded client's. NONE
- * when the source is exempt.
+ * connected) or, behind a trusted proxy, the forwarded client's, whose
+ * source goes to *k. NONE when the source is exempt.
  */
 static uint32_t
 http_guard_source(struct http_guard *g, struct http_guard_conn *c,
-    struct evhttp_request *req, int64_t now)
+    struct evhttp_request *req, int64_t now, struct ratelimit_key *k)
 {
     const struct config *cfg = g->cfg;
-    struct ratelimit_key k;
 
     if (c->gen != g->gen)
         http_guard_classify(g, c);
-    if (c->proxy && http_guard_forwarded(g, req, &k) == 0) {
+    if (c->proxy && http_guard_forwarded(g, req, k) == 0) {
         if (ratelimit_cidr_match(cfg->http.sources.exempt,
-            cfg->http.sources.nexempt, &k))
+            cfg->http.sources.nexempt, k))
             return RATELIMIT_NONE;
-        ratelimit_key_cut(&k, (unsigned)cfg->http.sources.ipv6_prefix);
-        return ratelimit_get(g->rl, &k, now);
+        ratelimit_key_cut(k, (unsigned)cfg->http.sources.ipv6_prefix);
+        return ratelimit_get(g->rl, k, now);
     }
+    *k = c->key;
     if (c->exempt)
         return RATELIMIT_NONE;
     if (c->entry != RATELIMIT_NONE)
@@ -301,7 +301,7 @@ http_guard_note(struct http_guard *g, enum ratelimit_listener l,
     }
     if (g->log_lines >= HTTP_GUARD_LOG_LINES) {
         if (g->log_lines++ == HTTP_GUARD_LOG_LINES)
-            log_warnx("http_guard: more sources limited; no more lines "
+            log_warnx("more sources limited; no more lines "
                 "until the next interval (see inboxd_http_limited_total)");
         n->unlogged++;
         return;
@@ -312,7 +312,7 @@ http_guard_note(struct http_guard *g, enum ratelimit_listener l,
     n->logged_ms = now;
     ratelimit_key_format(key, (unsigned)g->cfg->http.sources.ipv6_prefix,
         addr, sizeof(addr));
-    log_warnx("http_guard: %s on %s: %s (%u more since the last line)",
+    log_warnx("%s on %s: %s (%u more since the last line)",
         addr, http_guard_listeners[l], http_guard_reasons[r].text, more);
 }
 
@@ -467,7 +467,7 @@ http_guard_bev_cb(struct event_base *base, void *arg)
     if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
         return NULL;
     if ((c = xcalloc(1, off + event_get_struct_event_size())) == NULL) {
-        log_warnx("http_guard: out of memory; a connection goes unguarded");
+        log_warnx("out of memory; a connection goes unguarded");
         return bev;
     }
     c->g = g;
@@ -501,6 +501,7 @@ http_guard_request(struct http_guard *g, struct evhttp_request *req,
     struct http_guard_conn *c = http_guard_find(g,
         evhttp_request_get_connection(req));
     const struct config_source_limits *lim;
+    struct ratelimit_key k;
     int64_t now, wait;
     uint32_t id;
 
@@ -512,13 +513,13 @@ http_guard_request(struct http_guard *g, struct evhttp_request *req,
     if (lim->rate == 0)
         return HTTP_GUARD_OK;
     now = http_guard_now();
-    if ((id = http_guard_source(g, c, req, now)) == RATELIMIT_NONE)
+    if ((id = http_guard_source(g, c, req, now, &k)) == RATELIMIT_NONE)
         return HTTP_GUARD_OK;
     wait = ratelimit_take(g->rl, id, c->l, (uint32_t)lim->rate,
         (uint32_t)lim->burst, now);
     if (wait == 0)
         return HTTP_GUARD_OK;
-    http_guard_note(g, c->l, &c->key, id, HTTP_GUARD_R_RATE, now);
+    http_guard_note(g, c->l, &k, id, HTTP_GUARD_R_RATE, now);
     *retry_ms = wait;
     return HTTP_GUARD_RATE;
 }
@@ -540,16 +541,17 @@ http_guard_stream_allowed(struct http_guard *g, struct evhttp_request *req)
         evhttp_request_get_connection(req));
     int64_t now = http_guard_now();
     uint32_t max = (uint32_t)g->cfg->http.sources.streams, id;
+    struct ratelimit_key k;
 
     if (c == NULL || max == 0 ||
-        (id = http_guard_source(g, c, req, now)) == RATELIMIT_NONE)
+        (id = http_guard_source(g, c, req, now, &k)) == RATELIMIT_NONE)
         return true;
     /* Open and close at once: the count is what matters. */
     if (ratelimit_stream_open(g->rl, id, max)) {
         ratelimit_stream_close(g->rl, id, now);
         return true;
     }
-    http_guard_note(g, c->l, &c->key, id, HTTP_GUARD_R_SOURCE_STREAMS, now);
+    http_guard_note(g, c->l, &k, id, HTTP_GUARD_R_SOURCE_STREAMS, now);
     return false;
 }
 
@@ -560,13 +562,14 @@ http_guard_stream_begin(struct http_guard *g, struct evhttp_request *req,
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct http_guard_conn *c = http_guard_find(g, evcon);
     int64_t now = http_guard_now();
+    struct ratelimit_key k;
     uint32_t id;
 
     if (c == NULL) {
         evhttp_connection_set_closecb(evcon, fn, arg);
         return;
     }
-    if ((id = http_guard_source(g, c, req, now)) != RATELIMIT_NONE) {
+    if ((id = http_guard_source(g, c, req, now, &k)) != RATELIMIT_NONE) {
         ratelimit_stream_open(g->rl, id, 0);
         c->stream_entry = id;
     }
@@ -636,7 +639,7 @@ http_guard_apply(struct http_guard *g, struct config *cfg)
     g->limits[RATELIMIT_WEB] = cfg->web.sources;
     ratelimit_stats(g->rl, &st);
     if (max > g->fd_cap) {
-        log_warnx("http_guard: http.max_connections %llu is above what "
+        log_warnx("http.max_connections %llu is above what "
             "the open files limit leaves (%u): using %u",
             (unsigned long long)max, g->fd_cap, g->fd_cap);
         max = g->fd_cap;
@@ -674,7 +677,7 @@ http_guard_new(struct event_base *base, struct metrics *m,
     g->fd_cap = http_guard_fd_cap();
     /* An unpredictable key for the source table's hash. */
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
-        log_warn("http_guard: getrandom");
+        log_warn("getrandom");
         goto fail;
     }
     g->rl = ratelimit_new((uint32_t)cfg->http.sources.max_tracked, seed);
@@ -701,7 +704,7 @@ http_guard_new(struct event_base *base, struct metrics *m,
         nitems(http_guard_metric_families));
     return g;
 oom:
-    log_error("http_guard: out of memory");
+    log_error("out of memory");
 fail:
     http_guard_free(g);
     return NULL;
