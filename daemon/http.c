@@ -265,11 +265,7 @@ http_too_many(struct http *h, struct evhttp_request *req, int64_t secs,
     http_error(h, req, 429, "Too Many Requests", code, message);
 }
 
-/*
- * Let http_guard judge the request (it counts against its source's
- * rate); false after answering 429.
- */
-static bool
+bool
 http_admit(struct http *h, struct evhttp_request *req)
 {
     int64_t wait_ms = 0;
@@ -988,13 +984,16 @@ http_escalate(struct http *h, struct evhttp_request *req, const char *rest)
 /* -------------------------------------------------------------- dispatch */
 
 static void
-http_dispatch(struct http *h, struct evhttp_request *req)
+http_request_cb(struct evhttp_request *req, void *arg)
 {
+    struct http *h = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     bool path_known = false;
 
+    if (!http_admit(h, req))
+        return;
     if (path == NULL || *path == '\0')
         path = "/";
     if (h->d->draining) {
@@ -1027,15 +1026,6 @@ http_dispatch(struct http *h, struct evhttp_request *req)
     http_error(h, req, 404, "Not Found", "not_found", "no such endpoint");
 }
 
-static void
-http_request_cb(struct evhttp_request *req, void *arg)
-{
-    struct http *h = arg;
-
-    if (http_admit(h, req))
-        http_dispatch(h, req);
-}
-
 /* ------------------------------------------------- a second address */
 
 /*
@@ -1056,11 +1046,9 @@ http_also_request_cb(struct evhttp_request *req, void *arg)
 {
     struct http *h = arg;
 
-    if (!http_admit(h, req))
-        return;
     if (h->also->front != NULL && h->also->front(req, h->also->arg))
         return;
-    http_dispatch(h, req);
+    http_request_cb(req, h);
 }
 
 static void

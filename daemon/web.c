@@ -392,7 +392,9 @@ web_front_cb(struct evhttp_request *req, void *arg)
     if (d->draining || util_str_has_prefix(path, "/v1/") ||
         strcmp(path, "/v1") == 0)
         return false;
-    web_serve(d, req, path);
+    /* A file counts against the source's rate like an API request. */
+    if (http_admit(d->http, req))
+        web_serve(d, req, path);
     return true;
 }
 

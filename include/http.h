@@ -15,12 +15,20 @@ struct http;
 /*
  * A front for a second address: sees each request first and returns
  * true when it has answered it (or taken it over); false hands it on to
- * the routes. It may add output headers before declining.
+ * the routes. It may add output headers before declining. A request it
+ * answers itself goes through http_admit first.
  */
 typedef bool http_front_fn(struct evhttp_request *req, void *arg);
 
 /* Bind to the config's listen address. NULL on failure (logged). */
 struct http *http_new(struct daemon *d);
+
+/*
+ * Admit req against its source's request rate (http_guard.h): true to
+ * go on; false after answering it 429 with Retry-After. Once per
+ * request: the routes do it themselves.
+ */
+bool http_admit(struct http *h, struct evhttp_request *req);
 
 /* Apply limits from the current config snapshot (after a reload). */
 void http_apply_config(struct http *h);

@@ -67,7 +67,8 @@ static const char *config_tmpl =
     "  root: @WWW@\n"
     "  sources:\n"
     "    connections: 8\n"
-    "    rate: 0\n";
+    "    rate: 20\n"
+    "    burst: 20\n";
 
 /* ------------------------------------------------------------- helpers */
 
@@ -441,9 +442,18 @@ test_rate(void)
         (void)request_from(src, da.port, "/healthz", NULL, &r);
     CHECK(it_log_count(&da, "127.0.0.7 on api: request refused (429)") ==
         1);
-    /* The web port has its own rate (0 here: none). */
+    /* The web port has its own bucket (burst 20 there). */
     for (int i = 0; i < 12; i++)
         CHECK(request_from(src, web_port, "/index.html", NULL, &r) == 200);
+    /* Its files count too, and its 429 has the page's headers. */
+    for (int i = 0; i < 40 && r.status != 429; i++)
+        (void)request_from(src, web_port, "/index.html", NULL, &r);
+    CHECK(r.status == 429);
+    CHECK_STR(header(&r, "X-Content-Type-Options", v, sizeof(v)),
+        "nosniff");
+    CHECK(header(&r, "Retry-After", v, sizeof(v)) != NULL);
+    CHECK(metric("inboxd_http_limited_total{listener=\"web\","
+        "reason=\"rate\"}") >= 1);
 out:
     json_decref(body);
     return rc;
