@@ -709,6 +709,65 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- reload */
+
+/* The daemon's config with from replaced by to, reloaded (SIGHUP). */
+static int
+reload_with(const char *from, const char *to, const char *wait_for)
+{
+    char *text = NULL, *next = NULL;
+    int before = it_log_count(&da, wait_for), rc = -1;
+    long long deadline = it_now_ms() + 10000;
+    FILE *fp;
+    size_t len;
+
+    if ((text = util_read_file(da.cfg, 1 << 20, &len, NULL)) == NULL ||
+        (next = it_subst(text, from, to)) == NULL ||
+        (fp = fopen(da.cfg, "w")) == NULL)
+        goto out;
+    fputs(next, fp);
+    if (fclose(fp) != 0 || it_daemon_signal(&da, SIGHUP) == -1)
+        goto out;
+    while (it_now_ms() < deadline && rc == -1) {
+        if (it_log_count(&da, wait_for) > before)
+            rc = 0;
+        else
+            it_sleep_ms(20);
+    }
+out:
+    xfree(text);
+    xfree(next);
+    return rc;
+}
+
+/*
+ * A reload changes the limits at once (rate 1, burst 1 for a new
+ * source); one with a bad network is refused and the limits stay.
+ */
+static int
+test_reload(void)
+{
+    struct resp r;
+    int rc = 0;
+
+    CHECK(reload_with("    rate: 5\n    burst: 5\n",
+        "    rate: 1\n    burst: 1\n", "reloaded") == 0);
+    CHECK(request_from("127.0.0.19", da.port, "/healthz", NULL, &r) == 200);
+    CHECK(request_from("127.0.0.19", da.port, "/healthz", NULL, &r) == 429);
+    CHECK(reload_with("exempt: [" EXEMPT "]", "exempt: [" EXEMPT ", 10.1/8]",
+        "reload failed") == 0);
+    CHECK(it_log_contains(&da, "http.sources.exempt[1]: \"10.1/8\" is not "
+        "an address or a network"));
+    CHECK(request_from("127.0.0.20", da.port, "/healthz", NULL, &r) == 200);
+    CHECK(request_from("127.0.0.20", da.port, "/healthz", NULL, &r) == 429);
+    CHECK(reload_with("exempt: [" EXEMPT ", 10.1/8]", "exempt: [" EXEMPT "]",
+        "reloaded") == 0);
+    CHECK(reload_with("    rate: 1\n    burst: 1\n",
+        "    rate: 5\n    burst: 5\n", "reloaded") == 0);
+out:
+    return rc;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int
@@ -757,6 +816,7 @@ static const struct check_case cases[] = {
     { "streams", test_streams },
     { "slowloris", test_slowloris },
     { "never reads", test_never_reads },
+    { "reload", test_reload },
 };
 
 int
