@@ -711,13 +711,17 @@ out:
 
 /* ---------------------------------------------------------------- reload */
 
-/* The daemon's config with from replaced by to, reloaded (SIGHUP). */
+/*
+ * The daemon's config with from replaced by to, reloaded (SIGHUP); waits
+ * for wait_for in the log, 30 s at most (the rules compile again, which
+ * takes seconds under valgrind).
+ */
 static int
 reload_with(const char *from, const char *to, const char *wait_for)
 {
     char *text = NULL, *next = NULL;
     int before = it_log_count(&da, wait_for), rc = -1;
-    long long deadline = it_now_ms() + 10000;
+    long long deadline = it_now_ms() + 30000;
     FILE *fp;
     size_t len;
 
