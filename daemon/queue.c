@@ -55,6 +55,8 @@
 #define QUEUE_DEFAULT_RMIN      100
 #define QUEUE_DEFAULT_RMAX      5000
 #define QUEUE_SHA_LEN           40
+/* Commands buffered before a write of its own (queue_flush_maybe). */
+#define QUEUE_FLUSH_EVERY       8
 /* Error text from Redis is cut to this many bytes in log lines. */
 #define QUEUE_ERR_MAX           200
 
@@ -382,6 +384,7 @@ struct queue {
 
     struct queue_cmd_list pending;
     unsigned npending;
+    unsigned unflushed;         /* commands since queue_flush_maybe wrote */
 
     int64_t backoff_ms;         /* next reconnect delay */
     int64_t outage_start_ms;    /* 0 while not in an outage */
@@ -470,6 +473,34 @@ queue_watchdog_arm(struct queue *q)
 static void queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata);
 
 /*
+ * hiredis only writes from its write event, that is after everything else
+ * ready in this loop turn has run. With many requests arriving together
+ * the commands for all of them would reach Redis at once, and Redis and
+ * the daemon would take turns instead of working side by side. So write
+ * at once when Redis has nothing else to do (its first command of a
+ * burst), and then every QUEUE_FLUSH_EVERY commands; the write event
+ * sends the rest. docs/performance.md has the measurements.
+ */
+static void
+queue_flush_maybe(struct queue *q)
+{
+    if (!q->connected)
+        return;
+    if (q->npending == 1 || ++q->unflushed >= QUEUE_FLUSH_EVERY) {
+        int done;
+
+        q->unflushed = 0;
+        /*
+         * redisBufferWrite rather than redisAsyncHandleWrite: on a write
+         * error it only marks the context, and the write event hiredis
+         * keeps armed then reports it from the loop. Callbacks never run
+         * from inside queue_send, where the caller still holds its cmd.
+         */
+        (void)redisBufferWrite(&q->ac->c, &done);
+    }
+}
+
+/*
  * Send argv on the live connection with cmd as the callback's data and
  * put cmd on the pending FIFO. -1 when hiredis refuses (the context is
  * disconnecting or out of memory); cmd is then still the caller's.
@@ -489,6 +520,7 @@ queue_send(struct queue *q, struct queue_cmd *cmd, int argc,
     TAILQ_INSERT_TAIL(&q->pending, cmd, entry);
     q->npending++;
     queue_watchdog_arm(q);
+    queue_flush_maybe(q);
     return 0;
 }
 
