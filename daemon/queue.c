@@ -57,8 +57,6 @@
 #define QUEUE_SHA_LEN           40
 /* Commands buffered before a write of its own (queue_flush_maybe). */
 #define QUEUE_FLUSH_EVERY       8
-/* Stores sent in one script call at most (queue_batch_add). */
-#define QUEUE_BATCH_MAX         16
 /* Error text from Redis is cut to this many bytes in log lines. */
 #define QUEUE_ERR_MAX           200
 
@@ -88,71 +86,44 @@ enum queue_code {
  * the same step. A deleted item (or the tombstone of a delete that came
  * first) is not stored again.
  */
-#define QUEUE_STORE_BODY \
-    "if redis.call('EXISTS', K[1]) == 1 then\n" \
-    "  local v = redis.call('HMGET', K[1], 'queue', 'stream_id', 'state')\n" \
-    "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n" \
-    "end\n" \
-    "if redis.call('EXISTS', K[2]) == 0 then\n" \
-    "  redis.call('XGROUP', 'CREATE', K[2], A[5], '0', 'MKSTREAM')\n" \
-    "end\n" \
-    "local sid = redis.call('XADD', K[2], '*', 'id', A[6])\n" \
-    "local ttl = tonumber(A[3])\n" \
-    "if A[8] and A[8] ~= '' then\n" \
-    "  redis.call('HSET', K[1], 'json', A[1], 'queue', A[2],\n" \
-    "    'stream_id', sid, 'state', 'queued', 'received_at', A[4],\n" \
-    "    'prio', A[8], 'conv', A[9], 'fresh', '1')\n" \
-    "else\n" \
-    "  redis.call('HSET', K[1], 'json', A[1], 'queue', A[2],\n" \
-    "    'stream_id', sid, 'state', 'queued', 'received_at', A[4])\n" \
-    "end\n" \
-    "if ttl > 0 then redis.call('EXPIRE', K[1], ttl) end\n" \
-    "if A[8] and A[8] ~= '' then\n" \
-    "  if A[9] ~= '' then\n" \
-    "    redis.call('ZADD', A[10], A[4], A[6])\n" \
-    "    if ttl > 0 then redis.call('EXPIRE', A[10], ttl) end\n" \
-    "  end\n" \
-    "end\n" \
-    "local cap = tonumber(A[7])\n" \
-    "if cap > 0 then\n" \
-    "  redis.call('XADD', K[3], 'MAXLEN', '~', cap, '*',\n" \
-    "    'id', A[6], 'queue', A[2])\n" \
-    "else\n" \
-    "  redis.call('XADD', K[3], '*', 'id', A[6], 'queue', A[2])\n" \
-    "end\n" \
-    "if A[11] then\n" \
-    "  redis.call('XADD', A[16], '*', 'type', A[11], 'item', A[6],\n" \
-    "    'platform', A[14], 'account', A[15], 'by', A[12],\n" \
-    "    'requested_at', A[4], 'dry_run', A[13], 'dequeue', A[17])\n" \
-    "end\n" \
-    "return {1, A[2], sid}\n"
-
 static const char queue_store_lua[] =
-    "local K, A = KEYS, ARGV\n"
-    QUEUE_STORE_BODY;
-
-/*
- * Store several items in one call (queue_batch_send): per item, ARGV
- * holds the number of its keys and of its arguments, then those, as the
- * store script above takes them. Answers one {code, queue, stream id}
- * per item, in order. One call instead of several saves Redis the fixed
- * cost of running a script, about a third of a lone store's
- * (docs/performance.md).
- */
-static const char queue_store_many_lua[] =
-    "local function store(K, A)\n"
-    QUEUE_STORE_BODY
+    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
+    "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
     "end\n"
-    "local out, i = {}, 1\n"
-    "while i <= #ARGV do\n"
-    "  local nk, na = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"
-    "  local K, A = {}, {}\n"
-    "  for j = 1, nk do K[j] = ARGV[i + 1 + j] end\n"
-    "  for j = 1, na do A[j] = ARGV[i + 1 + nk + j] end\n"
-    "  out[#out + 1] = store(K, A)\n"
-    "  i = i + 2 + nk + na\n"
+    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
     "end\n"
-    "return out\n";
+    "local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[6])\n"
+    "local ttl = tonumber(ARGV[3])\n"
+    "if ARGV[8] and ARGV[8] ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4],\n"
+    "    'prio', ARGV[8], 'conv', ARGV[9], 'fresh', '1')\n"
+    "else\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
+    "end\n"
+    "if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "if ARGV[8] and ARGV[8] ~= '' then\n"
+    "  if ARGV[9] ~= '' then\n"
+    "    redis.call('ZADD', ARGV[10], ARGV[4], ARGV[6])\n"
+    "    if ttl > 0 then redis.call('EXPIRE', ARGV[10], ttl) end\n"
+    "  end\n"
+    "end\n"
+    "local cap = tonumber(ARGV[7])\n"
+    "if cap > 0 then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',\n"
+    "    'id', ARGV[6], 'queue', ARGV[2])\n"
+    "else\n"
+    "  redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
+    "end\n"
+    "if ARGV[11] then\n"
+    "  redis.call('XADD', ARGV[16], '*', 'type', ARGV[11], 'item', ARGV[6],\n"
+    "    'platform', ARGV[14], 'account', ARGV[15], 'by', ARGV[12],\n"
+    "    'requested_at', ARGV[4], 'dry_run', ARGV[13], 'dequeue', ARGV[17])\n"
+    "end\n"
+    "return {1, ARGV[2], sid}\n";
 
 /*
  * Update (an edit or a restore). KEYS and ARGV[1..7] as for the store,
@@ -299,7 +270,6 @@ static const char queue_quota_lua[] =
 
 enum queue_script {
     QUEUE_SCRIPT_STORE = 0,
-    QUEUE_SCRIPT_STORE_MANY,    /* a batch of stores (queue_batch_send) */
     QUEUE_SCRIPT_UPDATE,
     QUEUE_SCRIPT_MARK,
     QUEUE_SCRIPT_LEASE,
@@ -324,8 +294,6 @@ static const struct {
     bool late;
 } queue_scripts[QUEUE_SCRIPT_COUNT_] = {
     [QUEUE_SCRIPT_STORE] = { .name = "store", .text = queue_store_lua },
-    [QUEUE_SCRIPT_STORE_MANY] = { .name = "store", .text =
-        queue_store_many_lua },
     [QUEUE_SCRIPT_UPDATE] = { .name = "update", .text = queue_update_lua },
     [QUEUE_SCRIPT_MARK] = { .name = "mark", .text = queue_mark_lua },
     [QUEUE_SCRIPT_LEASE] = { .name = "lease", .text = queue_lease_lua },
@@ -359,7 +327,6 @@ enum queue_cmd_kind {
     QUEUE_CMD_GROUP,
     QUEUE_CMD_SCRIPT,           /* EVALSHA of one of queue_scripts */
     QUEUE_CMD_XADD,             /* a dead letter */
-    QUEUE_CMD_BATCH,            /* several stores in one script call */
 };
 
 /* One command sent and not yet answered; lives on q->pending. */
@@ -389,9 +356,6 @@ struct queue_cmd {
     queue_desk_cb *desk_cb;     /* instead of cb: the desk and events
                                    scripts, which answer JSON */
     void *arg;
-    /* QUEUE_CMD_BATCH: the stores it carries, each answered on its own. */
-    struct queue_cmd *members[QUEUE_BATCH_MAX];
-    int nmembers;
 };
 
 TAILQ_HEAD(queue_cmd_list, queue_cmd);
@@ -423,13 +387,8 @@ struct queue {
     char sha[QUEUE_SCRIPT_COUNT_][QUEUE_SHA_LEN + 1];
 
     struct queue_cmd_list pending;
-    unsigned npending;          /* commands on the pending list */
-    unsigned nrequests;         /* requests in them: a batch holds several */
+    unsigned npending;
     unsigned unflushed;         /* commands since queue_flush_maybe wrote */
-    /* Stores waiting to go out together (queue_batch_add). */
-    struct queue_cmd *batch[QUEUE_BATCH_MAX];
-    int nbatch;
-    struct event *ev_batch;
 
     int64_t backoff_ms;         /* next reconnect delay */
     int64_t outage_start_ms;    /* 0 while not in an outage */
@@ -488,8 +447,6 @@ queue_cmd_free(struct queue_cmd *cmd)
     xfree(cmd->name);
     for (int i = 0; i < cmd->nargs; i++)
         xfree(cmd->args[i]);
-    for (int i = 0; i < cmd->nmembers; i++)
-        queue_cmd_free(cmd->members[i]);
     xfree(cmd);
 }
 
@@ -566,8 +523,6 @@ queue_send(struct queue *q, struct queue_cmd *cmd, int argc,
         cmd->first_us = cmd->sent_us;
     TAILQ_INSERT_TAIL(&q->pending, cmd, entry);
     q->npending++;
-    q->nrequests += cmd->kind == QUEUE_CMD_BATCH ? (unsigned)cmd->nmembers :
-        1;
     queue_watchdog_arm(q);
     queue_flush_maybe(q);
     return 0;
@@ -621,11 +576,6 @@ queue_mark_down(struct queue *q, const char *why, const char *kind)
     q->connected = false;
     if (q->freeing)
         return;
-    if (q->nbatch > 0 && !evtimer_pending(q->ev_batch, NULL)) {
-        static const struct timeval zero = {0, 0};
-
-        evtimer_add(q->ev_batch, &zero);    /* answers them UNAVAILABLE */
-    }
     metrics_set(q->metrics, "inboxd_redis_up", NULL, NULL, 0);
     if (kind != NULL)
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind", kind,
@@ -1069,145 +1019,6 @@ done:
     queue_cmd_free(cmd);
 }
 
-/*
- * Batches. A store goes out at once when Redis has nothing in hand (the
- * first of a burst: no added latency), else it waits for the end of the
- * loop turn, or for QUEUE_BATCH_MAX stores, and goes out with the others
- * in one call of the store_many script. Each store is still answered on
- * its own, in order; a store that cannot go out (Redis lost in between)
- * is answered QUEUE_UNAVAILABLE from the batch timer, never from inside
- * queue_store_with.
- */
-static int
-queue_batch_send(struct queue *q, struct queue_cmd *b)
-{
-    const char *argv[3 + QUEUE_BATCH_MAX * (2 + QUEUE_ARGS_MAX)];
-    size_t lens[3 + QUEUE_BATCH_MAX * (2 + QUEUE_ARGS_MAX)];
-    char counts[QUEUE_BATCH_MAX][2][8];
-    int n = 0;
-
-    argv[n] = b->eval ? "EVAL" : "EVALSHA";
-    lens[n] = strlen(argv[n]);
-    n++;
-    argv[n] = b->eval ? queue_scripts[QUEUE_SCRIPT_STORE_MANY].text :
-        q->sha[QUEUE_SCRIPT_STORE_MANY];
-    lens[n] = strlen(argv[n]);
-    n++;
-    argv[n] = "0";
-    lens[n++] = 1;
-    for (int i = 0; i < b->nmembers; i++) {
-        const struct queue_cmd *m = b->members[i];
-
-        snprintf(counts[i][0], sizeof(counts[i][0]), "%d", m->nkeys);
-        snprintf(counts[i][1], sizeof(counts[i][1]), "%d",
-            m->nargs - m->nkeys);
-        for (int k = 0; k < 2; k++) {
-            argv[n] = counts[i][k];
-            lens[n++] = strlen(counts[i][k]);
-        }
-        for (int a = 0; a < m->nargs; a++) {
-            argv[n] = m->args[a];
-            lens[n++] = m->lens[a];
-        }
-    }
-    return queue_send(q, b, n, argv, lens);
-}
-
-/* Answer every waiting store QUEUE_UNAVAILABLE, oldest first. */
-static void
-queue_batch_fail(struct queue *q)
-{
-    struct queue_cmd *waiting[QUEUE_BATCH_MAX];
-    int n = q->nbatch;
-
-    memcpy(waiting, q->batch, sizeof(waiting[0]) * (size_t)n);
-    q->nbatch = 0;
-    for (int i = 0; i < n; i++)
-        queue_script_reply(q, waiting[i], NULL);
-}
-
-/* Send the waiting stores; -1 leaves them waiting. */
-static int
-queue_batch_flush(struct queue *q)
-{
-    struct queue_cmd *b;
-
-    if (q->nbatch == 0)
-        return 0;
-    if (!q->up || q->ac == NULL)
-        return -1;
-    if (q->nbatch == 1) {
-        if (queue_script_send(q, q->batch[0]) == -1)
-            return -1;
-        q->nbatch = 0;
-        return 0;
-    }
-    if ((b = queue_cmd_new(q, QUEUE_CMD_BATCH)) == NULL)
-        return -1;
-    b->script = QUEUE_SCRIPT_STORE_MANY;
-    memcpy(b->members, q->batch, sizeof(b->members[0]) * (size_t)q->nbatch);
-    b->nmembers = q->nbatch;
-    if (queue_batch_send(q, b) == -1) {
-        b->nmembers = 0;
-        queue_cmd_free(b);
-        return -1;
-    }
-    q->nbatch = 0;
-    return 0;
-}
-
-static void
-queue_batch_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct queue *q = arg;
-
-    (void)fd;
-    (void)what;
-    if (queue_batch_flush(q) == -1)
-        queue_batch_fail(q);
-}
-
-/* Take a built store; its callback fires later, whatever happens. */
-static void
-queue_batch_add(struct queue *q, struct queue_cmd *cmd)
-{
-    static const struct timeval zero = {0, 0};
-
-    cmd->first_us = util_mono_us();
-    q->batch[q->nbatch++] = cmd;
-    if ((q->nbatch == QUEUE_BATCH_MAX || q->npending == 0) &&
-        queue_batch_flush(q) == 0)
-        return;
-    if (!evtimer_pending(q->ev_batch, NULL))
-        evtimer_add(q->ev_batch, &zero);
-}
-
-/* The answer to a batch: each store gets its own element. */
-static void
-queue_batch_reply(struct queue *q, struct queue_cmd *b, redisReply *r)
-{
-    if (r != NULL && !b->eval && queue_reply_is_error(r, "NOSCRIPT")) {
-        metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
-            "noscript", 1);
-        b->eval = true;
-        if (queue_batch_send(q, b) == 0)
-            return;
-        r = NULL;
-    }
-    for (int i = 0; i < b->nmembers; i++) {
-        struct queue_cmd *m = b->members[i];
-        /* A short array fails the shape check: QUEUE_ERROR, not lost. */
-        redisReply *sub = r != NULL && r->type == REDIS_REPLY_ARRAY &&
-            (size_t)i < r->elements ? r->element[i] : r;
-
-        b->members[i] = NULL;
-        m->eval = true;         /* NOSCRIPT was the batch's to handle */
-        queue_script_reply(q, m, sub);
-    }
-    b->nmembers = 0;
-    queue_cmd_free(b);
-}
-
 static void
 queue_handshake_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
 {
@@ -1283,8 +1094,6 @@ queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 
     TAILQ_REMOVE(&q->pending, cmd, entry);
     q->npending--;
-    q->nrequests -= cmd->kind == QUEUE_CMD_BATCH ? (unsigned)cmd->nmembers :
-        1;
     /* The context is dying: refuse stores from the callbacks below. */
     if (reply == NULL && q->ac == ac)
         q->up = false;
@@ -1294,9 +1103,6 @@ queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     case QUEUE_CMD_XADD:
         queue_script_reply(q, cmd, reply);
         return;             /* it frees or resends cmd */
-    case QUEUE_CMD_BATCH:
-        queue_batch_reply(q, cmd, reply);
-        return;
     case QUEUE_CMD_GROUP:
         queue_group_reply(q, cmd, reply);
         break;
@@ -1366,9 +1172,8 @@ queue_new(struct event_base *base, const struct config *cfg,
 
     if ((q->ev_reconnect = evtimer_new(base, queue_reconnect_cb, q)) ==
         NULL || (q->ev_watchdog = evtimer_new(base, queue_watchdog_cb,
-        q)) == NULL ||
-        (q->ev_batch = evtimer_new(base, queue_batch_cb, q)) == NULL ||
-        (q->ev_drop = evtimer_new(base, queue_drop_cb, q)) == NULL)
+        q)) == NULL || (q->ev_drop = evtimer_new(base, queue_drop_cb,
+        q)) == NULL)
         goto fail;
     return q;
 fail:
@@ -1583,10 +1388,9 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
             queue_cmd_str(cmd, act->dequeue ? "1" : "0") == 0;
     if (!ok) {
         queue_cmd_free(cmd);
-        return queue_submit(q, NULL, item_id);
+        cmd = NULL;
     }
-    queue_batch_add(q, cmd);
-    return 0;
+    return queue_submit(q, cmd, item_id);
 }
 
 int
@@ -1932,7 +1736,7 @@ queue_is_up(const struct queue *q)
 unsigned
 queue_pending(const struct queue *q)
 {
-    return q != NULL ? q->nrequests + (unsigned)q->nbatch : 0;
+    return q != NULL ? q->npending : 0;
 }
 
 /*
@@ -1951,9 +1755,6 @@ queue_free(struct queue *q)
     q->up = false;
     if ((ac = queue_detach(q)) != NULL)
         redisAsyncFree(ac);     /* pending callbacks: QUEUE_UNAVAILABLE */
-    queue_batch_fail(q);        /* after them: they are younger */
-    if (q->ev_batch != NULL)
-        event_free(q->ev_batch);
     if (q->ev_reconnect != NULL)
         event_free(q->ev_reconnect);
     if (q->ev_watchdog != NULL)

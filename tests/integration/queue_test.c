@@ -697,97 +697,6 @@ out:
     return rc;
 }
 
-/*
- * Stores made in one loop turn go out as batches (the first alone, the
- * rest together). A batch mixes plain stores, stores with the desk's view
- * and with an automatic action, and the same id twice: each store is
- * answered on its own and in order, exactly as if sent one by one. Then
- * the script cache is flushed: the next batch comes back NOSCRIPT and is
- * resent whole, each store answered once.
- */
-#define QT_MIXED 40
-
-static int
-test_batches(void)
-{
-    static struct qt_result res[QT_MIXED];
-    static char ids[QT_MIXED][16];
-    struct queue_auto_action act = { .type = "hide", .by = "rules:spam",
-        .platform = "facebook", .account = "p1", .dequeue = true };
-    struct queue_store_opts with_view = { .score = 2.5, .conv = "fb:p1:c1" };
-    struct queue_store_opts with_act = { .score = 9, .conv = "fb:p1:c2",
-        .act = &act };
-    struct qt t;
-    redisReply *r = NULL;
-    const char *p;
-    char buf[64];
-    int rc = 0;
-
-    memset(res, 0, sizeof(res));
-    CHECK(qt_setup(&t, 5000) == 0);
-    r = redisCommand(t.sync, "CONFIG RESETSTAT");
-    CHECK(r != NULL);
-    freeReplyObject(r);
-    r = NULL;
-    for (int round = 0; round < 2; round++) {
-        if (round == 1) {
-            /* Every script forgotten: the batch is resent as EVAL. */
-            r = redisCommand(t.sync, "SCRIPT FLUSH");
-            CHECK(r != NULL);
-            freeReplyObject(r);
-            r = NULL;
-            memset(res, 0, sizeof(res));
-        }
-        for (int i = 0; i < QT_MIXED; i++) {
-            const struct queue_store_opts *o = i % 3 == 0 ? NULL :
-                i % 3 == 1 ? &with_view : &with_act;
-
-            /* Item 7 comes twice in the same turn. */
-            snprintf(ids[i], sizeof(ids[i]), "b%d:%d", round,
-                i == 8 ? 7 : i);
-            CHECK(queue_store_with(t.q, ids[i], "support", "{}", 2, 0, o,
-                qt_store_cb, &res[i]) == 0);
-        }
-        CHECK(queue_pending(t.q) == QT_MIXED);
-        QT_WAIT(&t, queue_pending(t.q) == 0, 10000);
-        CHECK(queue_pending(t.q) == 0);
-        for (int i = 0; i < QT_MIXED; i++) {
-            CHECK(res[i].calls == 1);
-            CHECK(res[i].st == (i == 8 ? QUEUE_DUPLICATE : QUEUE_STORED));
-            CHECK_STR(res[i].queue, "support");
-        }
-        CHECK_STR(res[8].sid, res[7].sid);
-    }
-    /* Written as a lone store writes them. */
-    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 2 * (QT_MIXED - 1));
-    CHECK(qt_int(t.sync, "XLEN %s", "test:ingest") == 2 * (QT_MIXED - 1));
-    /* i % 3 == 2 asked for an action; item 8 was a duplicate. */
-    CHECK(qt_int(t.sync, "XLEN %s", "test:actions") == 2 * 12);
-    /* The priority: received-at less the score's band (docs/redis.md). */
-    qt_hget(t.sync, "test:item:b1:1", "received_at", buf, sizeof(buf));
-    CHECK(strtoll(qt_hget(t.sync, "test:item:b1:1", "prio", buf + 32, 32),
-        NULL, 10) == strtoll(buf, NULL, 10) - 25 * 4398046511104LL);
-    CHECK_STR(qt_hget(t.sync, "test:item:b0:2", "conv", buf, sizeof(buf)),
-        "fb:p1:c2");
-    CHECK_STR(qt_hget(t.sync, "test:item:b0:3", "conv", buf, sizeof(buf)),
-        "");
-    CHECK(qt_int(t.sync, "ZCARD %s", "test:convitems:fb:p1:c1") ==
-        2 * 13);
-    CHECK(metrics_get(t.metrics, "inboxd_redis_errors_total", "kind",
-        "noscript") >= 1);
-    /* Batches, not one call per store: the first of a turn alone, then
-     * up to 16 a call (round 0: 1 + 3; round 1 adds the EVAL resends). */
-    r = redisCommand(t.sync, "INFO commandstats");
-    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
-    CHECK((p = strstr(r->str, "cmdstat_evalsha:calls=")) != NULL);
-    CHECK(strtol(p + 22, NULL, 10) <= 8);
-out:
-    if (r != NULL)
-        freeReplyObject(r);
-    qt_teardown(&t);
-    return rc;
-}
-
 static int
 test_ingest_cap(void)
 {
@@ -1058,7 +967,6 @@ static const struct check_case cases[] = {
     { "free_with_pending", test_free_with_pending },
     { "timeout", test_timeout },
     { "pipelining", test_pipelining },
-    { "batches", test_batches },
     { "ingest_cap", test_ingest_cap },
     { "auth_select", test_auth_select },
     { "update_and_mark", test_update_and_mark },
