@@ -45,6 +45,16 @@ buf_grow(struct buf *b, size_t need)
 }
 
 int
+buf_reserve(struct buf *b, size_t n)
+{
+    if (n > b->max - b->len) {
+        b->failed = true;
+        return -1;
+    }
+    return buf_grow(b, b->len + n);
+}
+
+int
 buf_append(struct buf *b, const void *p, size_t n)
 {
     if (n > b->max - b->len) {

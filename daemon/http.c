@@ -55,6 +55,7 @@
 #include "http.h"
 #include "http_guard.h"
 #include "item.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -64,6 +65,8 @@
 #include "webhook.h"
 
 /* The Telegram route: the account id follows this prefix. */
+/* A JSON reply is never near this; past it the body is left empty. */
+#define HTTP_REPLY_MAX (256u << 20)
 #define HTTP_TELEGRAM_PREFIX "/webhooks/telegram/"
 
 struct http {
@@ -208,19 +211,19 @@ http_reply_json(struct http *h, struct evhttp_request *req, int code,
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     struct evbuffer *buf = evbuffer_new();
-    char *s = json_dumps(body, JSON_COMPACT);
+    struct buf s;
 
+    buf_init(&s, HTTP_REPLY_MAX);
     evhttp_add_header(out, "Content-Type", "application/json");
     evhttp_add_header(out, "Cache-Control", "no-store");
-    if (buf != NULL && s != NULL) {
-        evbuffer_add(buf, s, strlen(s));
-        evbuffer_add(buf, "\n", 1);
-    }
+    if (buf != NULL && body != NULL && jsonw_value(&s, body) == 0 &&
+        buf_append(&s, "\n", 1) == 0)
+        evbuffer_add(buf, s.data, s.len);
     http_send(h, req, code, reason, buf);
     http_count(h, code);
     if (buf != NULL)
         evbuffer_free(buf);
-    xfree(s);
+    buf_free(&s);
     json_decref(body);
 }
 

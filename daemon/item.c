@@ -10,12 +10,14 @@
  * deep copies, so nothing outside can change an item behind its back.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "alloc.h"
 #include "item.h"
+#include "jsonw.h"
 #include "util.h"
 
 #define ITEM_MAX_TEXT_DEFAULT           65536
@@ -1024,28 +1026,102 @@ fail:
     return NULL;
 }
 
+/*
+ * item_dump writes the same bytes as json_dumps(item_to_json(it),
+ * JSON_COMPACT), straight into one buffer: no intermediate tree, no deep
+ * copies of raw, meta and classification (tests/unit/item_test.c checks
+ * the bytes). It is on the ingest path once per item.
+ */
+static void
+item_dump_str(struct buf *b, const char *key, const char *s)
+{
+    if (s == NULL)
+        return;
+    if (jsonw_key(b, key, b->len == 1) == -1 || jsonw_str(b, s) == -1)
+        b->failed = true;
+}
+
+static void
+item_dump_time(struct buf *b, const char *key, int64_t ms)
+{
+    char ts[32];
+
+    util_format_time(ms, ts);
+    item_dump_str(b, key, ts);
+}
+
+static void
+item_dump_json(struct buf *b, const char *key, const json_t *v)
+{
+    if (v == NULL)
+        return;
+    if (jsonw_key(b, key, b->len == 1) == -1 || jsonw_value(b, v) == -1)
+        b->failed = true;
+}
+
+/* A nested object of up to three string fields, NULLs left out. */
+static void
+item_dump_obj(struct buf *b, const char *key, const char *const names[3],
+    const char *const values[3])
+{
+    size_t i;
+    int first = 1;
+
+    if (jsonw_key(b, key, b->len == 1) == -1 || buf_append(b, "{", 1) == -1)
+        goto fail;
+    for (i = 0; i < 3 && names[i] != NULL; i++) {
+        if (values[i] == NULL)
+            continue;
+        if (jsonw_key(b, names[i], first) == -1 ||
+            jsonw_str(b, values[i]) == -1)
+            goto fail;
+        first = 0;
+    }
+    if (buf_append(b, "}", 1) == 0)
+        return;
+fail:
+    b->failed = true;
+}
+
 char *
 item_dump(const struct item *it)
 {
-    json_malloc_t malloc_fn;
-    json_free_t free_fn;
-    json_t *j;
-    char *s, *out;
+    static const char *const account_keys[3] = { "id", "name", NULL };
+    static const char *const author_keys[3] = { "id", "name", "username" };
+    const char *account[3] = { it->account_id, it->account_name, NULL };
+    const char *author[3] = { it->author_id, it->author_name,
+        it->author_username };
+    struct buf b;
 
-    if ((j = item_to_json(it)) == NULL)
+    buf_init(&b, SIZE_MAX / 2);
+    /* Room for a typical item at once: the dump grows by doubling. */
+    buf_reserve(&b, 1024 + 2 * it->text_len);
+    buf_append(&b, "{", 1);
+    item_dump_str(&b, "id", it->id);
+    item_dump_str(&b, "platform", it->platform);
+    item_dump_str(&b, "native_id", it->native_id);
+    item_dump_str(&b, "kind", item_kind_name(it->kind));
+    item_dump_obj(&b, "account", account_keys, account);
+    item_dump_str(&b, "conversation", it->conversation);
+    item_dump_str(&b, "parent", it->parent);
+    item_dump_obj(&b, "author", author_keys, author);
+    if (it->text == NULL || jsonw_key(&b, "text", 0) == -1 ||
+        jsonw_string(&b, it->text, it->text_len) == -1)
+        b.failed = true;
+    item_dump_str(&b, "lang", item_lang(it));
+    item_dump_time(&b, "created_at", it->created_ms);
+    item_dump_time(&b, "received_at", it->received_ms);
+    item_dump_str(&b, "permalink", it->permalink);
+    if (json_array_size(it->attachments) > 0)
+        item_dump_json(&b, "attachments", it->attachments);
+    item_dump_json(&b, "raw", it->raw);
+    item_dump_json(&b, "meta", it->meta);
+    item_dump_json(&b, "classification", it->classification);
+    item_dump_str(&b, "queue", it->queue);
+    buf_append(&b, "}", 1);
+    if (b.failed) {
+        buf_free(&b);
         return NULL;
-    s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (s == NULL)
-        return NULL;
-    /*
-     * alloc_init points jansson at xmalloc, and then the string is ours
-     * already. If nobody called it, copy, so "free with xfree" still holds.
-     */
-    json_get_alloc_funcs(&malloc_fn, &free_fn);
-    if (malloc_fn == xmalloc)
-        return s;
-    out = xstrdup(s);
-    free_fn(s);
-    return out;
+    }
+    return buf_steal(&b);
 }

@@ -159,22 +159,46 @@ metrics_escape(char *dst, size_t room, const char *v)
     return o;
 }
 
+/* Append s at key + o, bounded by len (NUL kept); returns the new o. */
+static size_t
+metrics_put(char *key, size_t o, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (o >= len)
+        return o;
+    if (n > len - 1 - o)
+        n = len - 1 - o;
+    memcpy(key + o, s, n);
+    key[o + n] = '\0';
+    return o + n;
+}
+
+/*
+ * The series key: name{k1="v1",k2="v2"}. Built with memcpy rather than
+ * snprintf: it runs for every counter bump, several times per item.
+ */
 static void
 metrics_key(char *key, size_t len, const char *name, const char *k1,
     const char *v1, const char *k2, const char *v2)
 {
     size_t o;
 
-    o = (size_t)snprintf(key, len, "%s", name);
+    key[0] = '\0';
+    o = metrics_put(key, 0, len, name);
     if (k1 == NULL || o >= len - 8)
         return;
-    o += (size_t)snprintf(key + o, len - o, "{%s=\"", k1);
+    o = metrics_put(key, o, len, "{");
+    o = metrics_put(key, o, len, k1);
+    o = metrics_put(key, o, len, "=\"");
     o += metrics_escape(key + o, len - o - 4, v1 ? v1 : "");
     if (k2 != NULL && o < len - 8) {
-        o += (size_t)snprintf(key + o, len - o, "\",%s=\"", k2);
+        o = metrics_put(key, o, len, "\",");
+        o = metrics_put(key, o, len, k2);
+        o = metrics_put(key, o, len, "=\"");
         o += metrics_escape(key + o, len - o - 4, v2 ? v2 : "");
     }
-    snprintf(key + o, len - o, "\"}");
+    metrics_put(key, o, len, "\"}");
 }
 
 static int

@@ -55,6 +55,8 @@
 #define QUEUE_DEFAULT_RMIN      100
 #define QUEUE_DEFAULT_RMAX      5000
 #define QUEUE_SHA_LEN           40
+/* Commands buffered before a write of its own (queue_flush_maybe). */
+#define QUEUE_FLUSH_EVERY       8
 /* Error text from Redis is cut to this many bytes in log lines. */
 #define QUEUE_ERR_MAX           200
 
@@ -93,13 +95,17 @@ static const char queue_store_lua[] =
     "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
     "end\n"
     "local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[6])\n"
-    "redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
-    "  'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
     "local ttl = tonumber(ARGV[3])\n"
+    "if ARGV[8] and ARGV[8] ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4],\n"
+    "    'prio', ARGV[8], 'conv', ARGV[9], 'fresh', '1')\n"
+    "else\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
+    "end\n"
     "if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
     "if ARGV[8] and ARGV[8] ~= '' then\n"
-    "  redis.call('HSET', KEYS[1], 'prio', ARGV[8], 'conv', ARGV[9],\n"
-    "    'fresh', '1')\n"
     "  if ARGV[9] ~= '' then\n"
     "    redis.call('ZADD', ARGV[10], ARGV[4], ARGV[6])\n"
     "    if ttl > 0 then redis.call('EXPIRE', ARGV[10], ttl) end\n"
@@ -382,6 +388,7 @@ struct queue {
 
     struct queue_cmd_list pending;
     unsigned npending;
+    unsigned unflushed;         /* commands since queue_flush_maybe wrote */
 
     int64_t backoff_ms;         /* next reconnect delay */
     int64_t outage_start_ms;    /* 0 while not in an outage */
@@ -470,6 +477,34 @@ queue_watchdog_arm(struct queue *q)
 static void queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata);
 
 /*
+ * hiredis only writes from its write event, that is after everything else
+ * ready in this loop turn has run. With many requests arriving together
+ * the commands for all of them would reach Redis at once, and Redis and
+ * the daemon would take turns instead of working side by side. So write
+ * at once when Redis has nothing else to do (its first command of a
+ * burst), and then every QUEUE_FLUSH_EVERY commands; the write event
+ * sends the rest. docs/performance.md has the measurements.
+ */
+static void
+queue_flush_maybe(struct queue *q)
+{
+    if (!q->connected)
+        return;
+    if (q->npending == 1 || ++q->unflushed >= QUEUE_FLUSH_EVERY) {
+        int done;
+
+        q->unflushed = 0;
+        /*
+         * redisBufferWrite rather than redisAsyncHandleWrite: on a write
+         * error it only marks the context, and the write event hiredis
+         * keeps armed then reports it from the loop. Callbacks never run
+         * from inside queue_send, where the caller still holds its cmd.
+         */
+        (void)redisBufferWrite(&q->ac->c, &done);
+    }
+}
+
+/*
  * Send argv on the live connection with cmd as the callback's data and
  * put cmd on the pending FIFO. -1 when hiredis refuses (the context is
  * disconnecting or out of memory); cmd is then still the caller's.
@@ -489,6 +524,7 @@ queue_send(struct queue *q, struct queue_cmd *cmd, int argc,
     TAILQ_INSERT_TAIL(&q->pending, cmd, entry);
     q->npending++;
     queue_watchdog_arm(q);
+    queue_flush_maybe(q);
     return 0;
 }
 

@@ -21,6 +21,11 @@ struct buf {
 
 void buf_init(struct buf *b, size_t max);
 int buf_append(struct buf *b, const void *p, size_t n);
+/*
+ * Make room for n more bytes (and the NUL) without appending, so that a
+ * writer may fill data + len directly and then advance len itself.
+ */
+int buf_reserve(struct buf *b, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

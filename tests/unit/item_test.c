@@ -820,7 +820,7 @@ test_dump(void)
     int rc = 0;
     json_t *obj = NULL, *back = NULL, *want = NULL;
     struct item *it = NULL;
-    char *s = NULL, err[256];
+    char *s = NULL, *dumped = NULL, err[256];
 
     CHECK((obj = item_test_obj("{\"text\": \"Привет, мир\"}", NULL)) != NULL);
     CHECK((it = item_from_json(obj, NULL, err, sizeof(err))) != NULL);
@@ -834,8 +834,30 @@ test_dump(void)
     CHECK((back = json_loads(s, 0, NULL)) != NULL);
     CHECK((want = item_to_json(it)) != NULL);
     CHECK(json_equal(back, want));
+    /* Byte for byte what jansson writes for the same tree. */
+    CHECK((dumped = json_dumps(want, JSON_COMPACT)) != NULL);
+    CHECK_STR(s, dumped);
+    xfree(s);
+    xfree(dumped);
+    s = dumped = NULL;
+    json_decref(obj);
+    item_free(it);
+    it = NULL;
+    /* And for the fullest item, with a classification and a queue. */
+    CHECK((obj = item_test_load(ITEM_TEST_FULL)) != NULL);
+    CHECK((it = item_from_json(obj, NULL, err, sizeof(err))) != NULL);
+    item_set_classification(it, json_pack("{s:[s,s],s:f,s:[{s:s,s:[i,i]}]}",
+        "categories", "question", "lead", "score", 3.25, "hits", "rule",
+        "en.q\"1", "span", 0, 5));
+    CHECK(item_set_queue(it, "support") == 0);
+    CHECK((s = item_dump(it)) != NULL);
+    json_decref(want);
+    CHECK((want = item_to_json(it)) != NULL);
+    CHECK((dumped = json_dumps(want, JSON_COMPACT)) != NULL);
+    CHECK_STR(s, dumped);
 out:
     xfree(s);
+    xfree(dumped);
     json_decref(back);
     json_decref(want);
     json_decref(obj);
