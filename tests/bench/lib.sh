@@ -46,9 +46,10 @@ routes:
 log:
   level: warn
 YML
-BENCH_TOKEN=bench-token ${INBOXD_BIN:-build-bench/inboxd} -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
+BENCH_TOKEN=bench-token ${INBOXD_WRAP:-} ${INBOXD_BIN:-build-bench/inboxd} -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
 echo $! > "$DIR/inboxd.pid"
-for _ in $(seq 100); do
+# START_TRIES: a daemon under valgrind needs far longer than 10 s to load.
+for _ in $(seq "${START_TRIES:-100}"); do
     curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1
 done
 
