@@ -1,0 +1,758 @@
+/*
+ * The spool end to end: a real redis-server, a real inboxd with spool.dir
+ * set, items posted through POST /v1/items and Meta webhooks (signed over
+ * their exact bytes) while Redis is stopped. Every write answered with
+ * success must reach Redis exactly once, in the order it came, once Redis
+ * is back: after a plain outage; after kill -9 of inboxd while spooling
+ * and again in the middle of the replay; with the spool full (503 and
+ * Retry-After, nothing acknowledged lost); and with the disk under the
+ * spool full for real (a 256 KiB tmpfs, where mount is permitted). A
+ * second inboxd on the same spool directory refuses to start.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "alloc.h"
+#include "check.h"
+#include "fake_webhook.h"
+#include "harness.h"
+#include "util.h"
+
+#define APP_SECRET  "spool-test-app-secret-0123456789"
+#define PAGE        "137542570280222"
+
+static struct it_redis redis;
+
+/* {{dir}} is the daemon's own temp dir; {{spool}} the spool's place. */
+static const char *config_tmpl =
+    "listen: 127.0.0.1:{{port}}\n"
+    "redis:\n"
+    "  address: {{redis}}\n"
+    "  reconnect_min: 20ms\n"
+    "  reconnect_max: 100ms\n"
+    "rules:\n"
+    "  dirs: [{{rules}}]\n"
+    "tokens:\n"
+    "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
+    "queues:\n"
+    "  retry_after: 2s\n"
+    "accounts:\n"
+    "  - platform: facebook\n"
+    "    id: " PAGE "\n"
+    "    app_secret: " APP_SECRET "\n"
+    "spool:\n"
+    "  dir: {{spool}}\n"
+    "  retry_after: 7s\n"
+    "{{extra}}";
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+/* Start a daemon with the template, its spool at spool (NULL: in its own
+ * dir) and extra spool keys (indented two spaces; may be ""). */
+static int
+start_daemon(struct it_daemon *d, const char *spool, const char *extra)
+{
+    char *a = NULL, *b = NULL;
+    int rc = -1;
+
+    if ((a = it_subst(config_tmpl, "{{spool}}", spool != NULL ? spool :
+        "spool")) == NULL || (b = it_subst(a, "{{extra}}", extra)) == NULL)
+        goto out;
+    rc = it_daemon_start(d, b, &redis);
+out:
+    xfree(a);
+    xfree(b);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Writers
+ * ------------------------------------------------------------------ */
+
+static char *
+item_body(const char *native_id)
+{
+    char *s = NULL;
+    json_t *j = json_pack("{s:s,s:s,s:s,s:{s:s},s:{s:s},s:s,s:i}",
+        "platform", "facebook", "native_id", native_id, "kind", "comment",
+        "account", "id", PAGE, "author", "id", "u1", "text",
+        "the parcel arrived broken, where is my refund?", "created_at",
+        1795426800);
+
+    if (j != NULL)
+        s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/* A Meta feed delivery of one new comment. */
+static char *
+meta_body(const char *comment_id)
+{
+    char *s = NULL;
+    json_t *j = json_pack("{s:s,s:[{s:s,s:i,s:[{s:s,s:{s:{s:s,s:s},s:s,"
+        "s:s,s:s,s:s,s:s,s:s,s:i}}]}]}",
+        "object", "page", "entry", "id", PAGE, "time", 1795426800,
+        "changes", "field", "feed", "value", "from", "id", "1440971912666228",
+        "name", "Jane Roe", "item", "comment", "comment_id", comment_id,
+        "post_id", PAGE "_139560936744456", "parent_id",
+        PAGE "_139560936744456", "verb", "add", "message",
+        "how much is the blue one?", "created_time", 1795426800);
+
+    if (j != NULL)
+        s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return s;
+}
+
+/*
+ * Post item native_id through the API: the status, and the answer's
+ * "status" field into st (may be NULL). -1 when no answer came.
+ */
+static int
+post_item(const struct it_daemon *d, const char *native_id, long *status,
+    char *st, size_t stlen, char **headers)
+{
+    char *body = item_body(native_id), *resp = NULL;
+    json_t *j;
+    int rc;
+
+    rc = body != NULL ? it_http(d, "POST", "/v1/items", "test-token", body,
+        status, &resp, headers) : -1;
+    if (rc == 0 && st != NULL) {
+        j = json_loads(resp, 0, NULL);
+        snprintf(st, stlen, "%s", json_string_value(json_object_get(j,
+            "status")) ? json_string_value(json_object_get(j, "status")) :
+            "");
+        json_decref(j);
+    }
+    xfree(body);
+    xfree(resp);
+    return rc;
+}
+
+static int
+post_meta(const struct it_daemon *d, const char *comment_id, long *status)
+{
+    char url[128], *body = meta_body(comment_id), *resp = NULL;
+    int rc;
+
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/meta", d->port);
+    rc = body != NULL ? fake_webhook_meta(url, APP_SECRET, body, status,
+        &resp) : -1;
+    xfree(body);
+    xfree(resp);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading Redis and the daemon
+ * ------------------------------------------------------------------ */
+
+/* The ids of the ingest stream, in order: a JSON array (new), or NULL. */
+static json_t *
+ingest_ids(void)
+{
+    redisContext *c = it_redis_connect(&redis);
+    redisReply *r = NULL;
+    json_t *ids = NULL;
+
+    if (c == NULL)
+        return NULL;
+    r = redisCommand(c, "XRANGE inboxd:ingest - +");
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
+        ids = json_array();
+        for (size_t i = 0; i < r->elements; i++) {
+            redisReply *f = r->element[i]->element[1];
+
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                if (strcmp(f->element[k]->str, "id") == 0)
+                    json_array_append_new(ids,
+                        json_string(f->element[k + 1]->str));
+            }
+        }
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    return ids;
+}
+
+static long long
+ingest_len(void)
+{
+    redisContext *c = it_redis_connect(&redis);
+    redisReply *r;
+    long long n = -1;
+
+    if (c == NULL)
+        return -1;
+    if ((r = redisCommand(c, "XLEN inboxd:ingest")) != NULL &&
+        r->type == REDIS_REPLY_INTEGER)
+        n = r->integer;
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+/* Wait until the ingest stream holds n entries; -1 after ms. */
+static int
+wait_ingest(long long n, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (ingest_len() >= n)
+            return 0;
+        sleep_ms(20);
+    }
+    fprintf(stderr, "  ingest stream: %lld entries, wanted %lld\n",
+        ingest_len(), n);
+    return -1;
+}
+
+/* GET /healthz: the status and the spool's state and records. */
+static int
+health(const struct it_daemon *d, long *status, char *state, size_t len,
+    long long *records)
+{
+    char *resp = NULL;
+    json_t *j, *sp;
+
+    if (it_http(d, "GET", "/healthz", NULL, NULL, status, &resp, NULL) ==
+        -1)
+        return -1;
+    j = json_loads(resp, 0, NULL);
+    sp = json_object_get(j, "spool");
+    snprintf(state, len, "%s", json_string_value(json_object_get(sp,
+        "state")) ? json_string_value(json_object_get(sp, "state")) : "");
+    *records = json_integer_value(json_object_get(sp, "records"));
+    json_decref(j);
+    xfree(resp);
+    return 0;
+}
+
+/* Wait until the spool says it is idle (replayed, Redis up). */
+static int
+wait_idle(const struct it_daemon *d, int ms)
+{
+    char state[32] = "";
+    long long recs = -1;
+    long st = 0;
+
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (health(d, &st, state, sizeof(state), &recs) == 0 &&
+            st == 200 && strcmp(state, "idle") == 0 && recs == 0)
+            return 0;
+        sleep_ms(20);
+    }
+    fprintf(stderr, "  spool not idle: %ld %s, %lld records\n", st, state,
+        recs);
+    return -1;
+}
+
+static bool
+header_has(const char *headers, const char *line)
+{
+    return headers != NULL && strstr(headers, line) != NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------ */
+
+#define OUTAGE_N 60
+
+/*
+ * Redis stopped: API items and Meta webhooks, alternating, are all
+ * answered with success and kept in the spool; Redis started: each is
+ * stored once, in the order posted, keeping the time it came in.
+ */
+static int
+test_outage_then_replay(void)
+{
+    struct it_daemon d;
+    json_t *ids = NULL, *want = NULL;
+    char id[64], st[32], state[32];
+    long status = 0;
+    long long base, recs = 0;
+    int64_t t_restart;
+    char *rcv = NULL;
+    int rc = 0;
+
+    memset(&d, 0, sizeof(d));
+    CHECK(start_daemon(&d, NULL, "") == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
+    CHECK((base = ingest_len()) >= 0);
+    CHECK((want = json_array()) != NULL);
+    CHECK(it_redis_stop(&redis) == 0);
+    for (int i = 0; i < OUTAGE_N; i++) {
+        if (i % 2 == 0) {
+            snprintf(id, sizeof(id), "out_%d", i);
+            CHECK(post_item(&d, id, &status, st, sizeof(st), NULL) == 0);
+            CHECK(status == 202);
+            CHECK_STR(st, "spooled");
+            snprintf(id, sizeof(id), "facebook:out_%d", i);
+        } else {
+            snprintf(id, sizeof(id), "139560936755999_%d", 5000 + i);
+            CHECK(post_meta(&d, id, &status) == 0);
+            CHECK(status == 200);
+            snprintf(id, sizeof(id), "facebook:139560936755999_%d",
+                5000 + i);
+        }
+        json_array_append_new(want, json_string(id));
+    }
+    /* Degraded, not down: a load balancer keeps sending. */
+    CHECK(health(&d, &status, state, sizeof(state), &recs) == 0);
+    CHECK(status == 200);
+    CHECK_STR(state, "spooling");
+    CHECK(recs == OUTAGE_N);
+    sleep_ms(50);
+    t_restart = util_now_ms();
+    CHECK(it_redis_restart(&redis) == 0);
+    CHECK(wait_ingest(base + OUTAGE_N, 10000) == 0);
+    CHECK(wait_idle(&d, 10000) == 0);
+    CHECK((ids = ingest_ids()) != NULL);
+    CHECK(json_array_size(ids) == (size_t)(base + OUTAGE_N));
+    for (size_t i = 0; i < OUTAGE_N; i++)
+        CHECK_STR(json_string_value(json_array_get(ids, (size_t)base + i)),
+            json_string_value(json_array_get(want, i)));
+    /* Stored with the time it came in, not the time of the replay. */
+    CHECK((rcv = it_redis_hget(&redis, "inboxd:item:facebook:out_0",
+        "received_at")) != NULL);
+    CHECK(strtoll(rcv, NULL, 10) < t_restart);
+    CHECK(it_log_contains(&d, "replayed 60 records"));
+    /* Back to the direct way. */
+    CHECK(post_item(&d, "after_outage", &status, st, sizeof(st), NULL) ==
+        0);
+    CHECK(status == 202);
+    CHECK_STR(st, "queued");
+out:
+    if (rc != 0)
+        it_log_dump(&d);
+    xfree(rcv);
+    json_decref(ids);
+    json_decref(want);
+    it_daemon_cleanup(&d);
+    if (redis.pid == 0)
+        (void)it_redis_restart(&redis);
+    return rc;
+}
+
+/* ----------------------------------------------------- kill -9 and load */
+
+#define KILL_SENDERS    4
+#define KILL_PER_SENDER 600
+#define KILL_TOTAL      (KILL_SENDERS * KILL_PER_SENDER)
+
+static atomic_int kill_port;
+static atomic_int kill_acked;
+static atomic_int kill_dead;
+static atomic_int kill_other;
+
+/* Post item n until it is acknowledged, as a platform retries. */
+static void
+kill_send_one(int n)
+{
+    struct it_daemon d;
+    char id[32];
+    long st;
+
+    snprintf(id, sizeof(id), "k_%d", n);
+    for (;;) {
+        memset(&d, 0, sizeof(d));
+        d.port = atomic_load(&kill_port);
+        if (post_item(&d, id, &st, NULL, 0, NULL) == -1) {
+            atomic_fetch_add(&kill_dead, 1);
+        } else if (st == 202 || st == 200) {
+            atomic_fetch_add(&kill_acked, 1);
+            return;
+        } else {
+            atomic_fetch_add(&kill_other, 1);
+            fprintf(stderr, "  item %d: HTTP %ld\n", n, st);
+        }
+        sleep_ms(20);
+    }
+}
+
+static void *
+kill_sender(void *arg)
+{
+    int first = (int)(intptr_t)arg * KILL_PER_SENDER;
+
+    for (int i = 0; i < KILL_PER_SENDER; i++)
+        kill_send_one(first + i);
+    return NULL;
+}
+
+static int
+kill_wait_acked(int n, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 10) {
+        if (atomic_load(&kill_acked) >= n)
+            return 0;
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+/* How many of k_0..k_<KILL_TOTAL-1> have a hash and an ingest entry. */
+static int
+kill_count(int *hashes, int *entries, int *distinct)
+{
+    redisContext *c = it_redis_connect(&redis);
+    json_t *ids = ingest_ids(), *v;
+    redisReply *r;
+    char *seen = NULL;
+    size_t i;
+    int n;
+
+    if (c == NULL || ids == NULL || (seen = xcalloc(KILL_TOTAL, 1)) ==
+        NULL) {
+        if (c != NULL)
+            redisFree(c);
+        json_decref(ids);
+        return -1;
+    }
+    *hashes = *entries = *distinct = 0;
+    for (n = 0; n < KILL_TOTAL; n++)
+        redisAppendCommand(c, "EXISTS inboxd:item:facebook:k_%d", n);
+    for (n = 0; n < KILL_TOTAL; n++) {
+        if (redisGetReply(c, (void **)&r) != REDIS_OK)
+            break;
+        *hashes += r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        freeReplyObject(r);
+    }
+    json_array_foreach(ids, i, v) {
+        if (sscanf(json_string_value(v), "facebook:k_%d", &n) != 1 ||
+            n < 0 || n >= KILL_TOTAL)
+            continue;
+        (*entries)++;
+        if (!seen[n]) {
+            seen[n] = 1;
+            (*distinct)++;
+        }
+    }
+    xfree(seen);
+    json_decref(ids);
+    redisFree(c);
+    return 0;
+}
+
+/*
+ * Four senders post while Redis is stopped; inboxd is killed with SIGKILL
+ * while spooling and restarted on the same spool; Redis comes back and
+ * inboxd is killed again in the middle of the replay. Sent == stored,
+ * and no id is stored twice.
+ */
+static int
+test_kill_while_spooling_and_replaying(void)
+{
+    struct it_daemon d;
+    pthread_t th[KILL_SENDERS];
+    int started = 0, rc = 0, hashes = 0, entries = 0, distinct = 0;
+    long long at_kill = -1;
+
+    memset(&d, 0, sizeof(d));
+    CHECK(start_daemon(&d, NULL, "") == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
+    atomic_store(&kill_port, d.port);
+    CHECK(it_redis_stop(&redis) == 0);
+    for (int i = 0; i < KILL_SENDERS; i++) {
+        CHECK(pthread_create(&th[i], NULL, kill_sender,
+            (void *)(intptr_t)i) == 0);
+        started++;
+    }
+    /* Killed while spooling, with requests in flight. */
+    CHECK(kill_wait_acked(KILL_TOTAL / 3, 60000) == 0);
+    CHECK(it_daemon_signal(&d, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&d, 5000, NULL) == 0);
+    CHECK(it_daemon_restart(&d) == 0);
+    CHECK(it_log_wait(&d, "from before the last stop", 5000) == 0);
+    /* Everything posted while Redis is down, then Redis comes back. */
+    CHECK(kill_wait_acked(KILL_TOTAL, 120000) == 0);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    started = 0;
+    CHECK(it_redis_restart(&redis) == 0);
+    /* Killed in the middle of the replay. */
+    for (int waited = 0; waited < 10000; waited += 2) {
+        if ((at_kill = ingest_len()) > 0)
+            break;
+        sleep_ms(2);
+    }
+    CHECK(it_daemon_signal(&d, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&d, 5000, NULL) == 0);
+    at_kill = ingest_len();
+    printf("  killed mid-replay with %lld of %d stored\n", at_kill,
+        KILL_TOTAL);
+    CHECK(at_kill > 0 && at_kill < KILL_TOTAL);
+    CHECK(it_daemon_restart(&d) == 0);
+    CHECK(wait_idle(&d, 60000) == 0);
+    CHECK(kill_count(&hashes, &entries, &distinct) == 0);
+    printf("  sent %d, acknowledged %d, stored %d, ingest entries %d "
+        "(%d distinct); no answer %d, other %d\n", KILL_TOTAL,
+        atomic_load(&kill_acked), hashes, entries, distinct,
+        atomic_load(&kill_dead), atomic_load(&kill_other));
+    CHECK(hashes == KILL_TOTAL);        /* none lost */
+    CHECK(entries == KILL_TOTAL);       /* none stored twice */
+    CHECK(distinct == KILL_TOTAL);
+    CHECK(atomic_load(&kill_other) == 0);   /* no 503, no 500 */
+out:
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (rc != 0)
+        it_log_dump(&d);
+    it_daemon_cleanup(&d);
+    if (redis.pid == 0)
+        (void)it_redis_restart(&redis);
+    return rc;
+}
+
+/* ------------------------------------------------------- full spools */
+
+/*
+ * Post items while Redis is stopped until one is refused: every refusal
+ * must be a 503 with Retry-After: 7 (spool.retry_after). The acked ids go
+ * to acked. Returns how many were acknowledged, -1 on a failure.
+ */
+static int
+fill_spool(struct it_daemon *d, const char *prefix, json_t *acked,
+    int max)
+{
+    char id[64], *headers = NULL;
+    long status = 0;
+    int n = 0;
+
+    for (int i = 0; i < max; i++) {
+        snprintf(id, sizeof(id), "%s_%d", prefix, i);
+        if (post_item(d, id, &status, NULL, 0, &headers) == -1)
+            return -1;
+        if (status == 503) {
+            bool ok = header_has(headers, "Retry-After: 7");
+
+            if (!ok)
+                fprintf(stderr, "  503 without Retry-After: 7:\n%s\n",
+                    headers);
+            xfree(headers);
+            return ok ? n : -1;
+        }
+        xfree(headers);
+        headers = NULL;
+        if (status != 202) {
+            fprintf(stderr, "  %s: HTTP %ld\n", id, status);
+            return -1;
+        }
+        snprintf(id, sizeof(id), "facebook:%s_%d", prefix, i);
+        json_array_append_new(acked, json_string(id));
+        n++;
+    }
+    fprintf(stderr, "  %d items and still no 503\n", max);
+    return -1;
+}
+
+/* Every acked id is in Redis, each once in the ingest stream. */
+static int
+check_all_stored(json_t *acked)
+{
+    json_t *ids = ingest_ids(), *v, *w;
+    size_t i, k;
+    int rc = 0, seen;
+    char key[128], *q;
+
+    CHECK(ids != NULL);
+    json_array_foreach(acked, i, v) {
+        seen = 0;
+        json_array_foreach(ids, k, w)
+            seen += strcmp(json_string_value(w), json_string_value(v)) == 0;
+        if (seen != 1)
+            fprintf(stderr, "  %s: %d ingest entries\n",
+                json_string_value(v), seen);
+        CHECK(seen == 1);
+        snprintf(key, sizeof(key), "inboxd:item:%s", json_string_value(v));
+        CHECK((q = it_redis_hget(&redis, key, "queue")) != NULL);
+        xfree(q);
+    }
+out:
+    json_decref(ids);
+    return rc;
+}
+
+/* spool.max_bytes reached: 503 with Retry-After, nothing acked lost. */
+static int
+test_spool_full(void)
+{
+    struct it_daemon d;
+    json_t *acked = NULL;
+    char state[32], st[32], *headers = NULL;
+    long status = 0;
+    long long recs = 0;
+    int rc = 0, n;
+
+    memset(&d, 0, sizeof(d));
+    CHECK(start_daemon(&d, NULL, "  max_bytes: 64KiB\n"
+        "  segment_bytes: 8KiB\n") == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
+    CHECK((acked = json_array()) != NULL);
+    CHECK(it_redis_stop(&redis) == 0);
+    CHECK((n = fill_spool(&d, "full", acked, 1000)) > 10);
+    printf("  %d items acknowledged before the spool was full\n", n);
+    /* Refused at once now, webhooks too, and the instance is down. */
+    CHECK(post_item(&d, "full_more", &status, NULL, 0, &headers) == 0);
+    CHECK(status == 503 && header_has(headers, "Retry-After: 7"));
+    XFREE(&headers);
+    CHECK(post_meta(&d, "139560936755999_9999", &status) == 0);
+    CHECK(status == 503);
+    CHECK(health(&d, &status, state, sizeof(state), &recs) == 0);
+    CHECK(status == 503);
+    CHECK_STR(state, "full");
+    CHECK(recs == n);
+    CHECK(it_log_contains(&d, "is full ("));
+    CHECK(it_redis_restart(&redis) == 0);
+    CHECK(wait_idle(&d, 10000) == 0);
+    CHECK(check_all_stored(acked) == 0);
+    /* Writes go straight to Redis again, refusal window or not. */
+    CHECK(post_item(&d, "full_after", &status, st, sizeof(st), NULL) == 0);
+    CHECK(status == 202);
+    CHECK_STR(st, "queued");
+out:
+    if (rc != 0)
+        it_log_dump(&d);
+    xfree(headers);
+    json_decref(acked);
+    it_daemon_cleanup(&d);
+    if (redis.pid == 0)
+        (void)it_redis_restart(&redis);
+    return rc;
+}
+
+static char mnt[256];
+
+static void
+unmount_at_exit(void)
+{
+    if (mnt[0] != '\0') {
+        (void)umount2(mnt, MNT_DETACH);
+        (void)rmdir(mnt);
+        mnt[0] = '\0';
+    }
+}
+
+/*
+ * The disk under the spool is full for real: a 256 KiB tmpfs with
+ * spool.max_bytes far above it. The write fails with ENOSPC, is undone,
+ * answered 503; what was acknowledged reaches Redis.
+ */
+static int
+test_disk_full(void)
+{
+    struct it_daemon d;
+    json_t *acked = NULL;
+    char spool[300], st[32];
+    long status = 0;
+    int rc = 0, n;
+
+    memset(&d, 0, sizeof(d));
+    snprintf(mnt, sizeof(mnt), "/tmp/inboxd-spoolfs-XXXXXX");
+    CHECK(mkdtemp(mnt) != NULL);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0700") == -1) {
+        printf("  SKIP disk_full: mount -t tmpfs is not permitted here "
+            "(%s; needs root or CAP_SYS_ADMIN)\n", strerror(errno));
+        (void)rmdir(mnt);
+        mnt[0] = '\0';
+        return 0;
+    }
+    atexit(unmount_at_exit);
+    snprintf(spool, sizeof(spool), "%s/spool", mnt);
+    CHECK(start_daemon(&d, spool, "  max_bytes: 64MiB\n") == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
+    CHECK((acked = json_array()) != NULL);
+    CHECK(it_redis_stop(&redis) == 0);
+    CHECK((n = fill_spool(&d, "disk", acked, 5000)) > 10);
+    printf("  %d items acknowledged before the disk was full\n", n);
+    CHECK(it_log_contains(&d, "cannot write (no space: No space left on "
+        "device)"));
+    CHECK(it_redis_restart(&redis) == 0);
+    CHECK(wait_idle(&d, 10000) == 0);
+    CHECK(check_all_stored(acked) == 0);
+    /* The segments are gone, and the disk takes writes again. */
+    CHECK(it_redis_stop(&redis) == 0);
+    CHECK(post_item(&d, "disk_again", &status, st, sizeof(st), NULL) == 0);
+    CHECK(status == 202);
+    CHECK_STR(st, "spooled");
+    CHECK(it_redis_restart(&redis) == 0);
+    CHECK(wait_idle(&d, 10000) == 0);
+out:
+    if (rc != 0)
+        it_log_dump(&d);
+    json_decref(acked);
+    it_daemon_cleanup(&d);
+    if (redis.pid == 0)
+        (void)it_redis_restart(&redis);
+    unmount_at_exit();
+    return rc;
+}
+
+/* Two processes never share a spool directory. */
+static int
+test_dir_locked(void)
+{
+    struct it_daemon a, b;
+    char spool[320];
+    int rc = 0;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    CHECK(start_daemon(&a, NULL, "") == 0);
+    snprintf(spool, sizeof(spool), "%s/spool", a.dir);
+    CHECK(start_daemon(&b, spool, "") == -1);
+    CHECK(it_log_contains(&b, "is in use by another inboxd (pid "));
+    CHECK(it_log_contains(&b, "each process needs its own spool.dir"));
+out:
+    if (rc != 0) {
+        it_log_dump(&a);
+        it_log_dump(&b);
+    }
+    it_daemon_cleanup(&a);
+    it_daemon_cleanup(&b);
+    return rc;
+}
+
+static const struct check_case cases[] = {
+    { "outage_then_replay", test_outage_then_replay },
+    { "kill_while_spooling_and_replaying",
+      test_kill_while_spooling_and_replaying },
+    { "spool_full", test_spool_full },
+    { "disk_full", test_disk_full },
+    { "dir_locked", test_dir_locked },
+};
+
+int
+main(void)
+{
+    int rc;
+
+    alloc_init();
+    if (it_redis_start(&redis) == -1)
+        return 1;
+    rc = check_run(cases, nitems(cases));
+    it_redis_cleanup(&redis);
+    return rc;
+}
