@@ -439,9 +439,11 @@ out:
      * and are freed after it, before the HTTP client they use. */
     poller_stop(d->poller);
     actions_stop(d->actions);
+    /* The spool's last sync answers its writers while Redis may still be
+     * written to (a poller's cursor); later writes are refused. */
+    spool_stop(d->spool);
     /* queue first: its pending callbacks still answer their requests. */
     queue_free(d->queue);
-    /* Then the spool, whose last sync answers writers through http. */
     spool_free(d->spool);
     poller_free(d->poller);
     /* Cancels the actions in flight; their leases run out in Redis. */

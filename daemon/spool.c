@@ -126,7 +126,7 @@ struct spool {
     unsigned nsent;             /* flights in state SENT */
     bool broken;                /* unavailable: rewind once all answered */
     int64_t retry_ms;
-    bool closing;               /* spool_free: the queue is gone */
+    bool closing;               /* spool_stop ran: no more writes */
 
     /* A refusal episode: logged once, counted every time. */
     int64_t refusing_until_ms;  /* spool_is_accepting false until then */
@@ -820,6 +820,11 @@ spool_put(struct spool *s, const struct spool_write *w, spool_done_cb *cb,
     char *rec = NULL;
     size_t len, cap;
 
+    if (s->closing) {
+        /* The loop has ended: no writer could be answered anyway. */
+        cb(SPOOL_REFUSED, arg);
+        return;
+    }
     if (s->nwaiters == s->capwaiters) {
         cap = s->capwaiters ? s->capwaiters * 2 : 64;
         if ((nw = xrealloc(s->waiters, cap * sizeof(*nw))) == NULL)
@@ -895,13 +900,21 @@ fail:
 }
 
 void
-spool_free(struct spool *s)
+spool_stop(struct spool *s)
 {
-    if (s == NULL)
+    if (s == NULL || s->closing)
         return;
     s->closing = true;
     if (s->j != NULL)
         spool_commit(s);
+}
+
+void
+spool_free(struct spool *s)
+{
+    if (s == NULL)
+        return;
+    spool_stop(s);
     /* queue_free ran first: nothing in flight is still waited for. */
     while (s->nflight > 0) {
         spool_flight_free(s->win[s->head]);

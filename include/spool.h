@@ -81,9 +81,16 @@ typedef void spool_done_cb(enum spool_result res, void *arg);
 struct spool *spool_new(struct daemon *d, char *err, size_t errlen);
 
 /*
- * Sync the appends still pending and answer their writers, then close.
- * Call after queue_free (whose pending callbacks still reach replays in
- * flight) and before the modules those writers answer through. NULL is
+ * Sync the appends still pending and answer their writers; from then on
+ * spool_put refuses, and the replay stops. Call once the loop has ended,
+ * before queue_free: those writers may still talk to Redis from their
+ * callbacks (a poller's cursor). NULL is fine.
+ */
+void spool_stop(struct spool *s);
+
+/*
+ * Close (spool_stop first if it did not run). Call after queue_free,
+ * whose pending callbacks still reach the replays in flight. NULL is
  * fine.
  */
 void spool_free(struct spool *s);
