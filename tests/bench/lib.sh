@@ -2,10 +2,13 @@
 # a private redis-server (AOF, fsync every second) on a Unix socket and
 # inboxd on a free loopback port, with the shipped rules (or RULES_DIR).
 # Sets DIR and PORT; the EXIT trap stops both and removes DIR.
+# BENCH_EXTRA_YML, when set, is appended to inboxd's config; the build goes
+# to BENCH_BUILD_DIR (default build-bench).
 # shellcheck shell=sh
 contrib/install-deps.sh
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DINBOXD_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target inboxd >/dev/null
+BUILD=${BENCH_BUILD_DIR:-build-bench}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DINBOXD_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target inboxd >/dev/null
 
 DIR=$(mktemp -d /tmp/inboxd-bench.XXXXXX)
 cleanup() {
@@ -45,8 +48,9 @@ routes:
     category: question
 log:
   level: warn
+${BENCH_EXTRA_YML:-}
 YML
-BENCH_TOKEN=bench-token build-bench/inboxd -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
+BENCH_TOKEN=bench-token "$BUILD"/inboxd -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
 echo $! > "$DIR/inboxd.pid"
 for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static atomic_int acked;            /* items answered 202 or 200 */
 static atomic_int refused;          /* 503 answers seen (then retried) */
 static atomic_int dead;             /* no answer at all (then retried) */
 static atomic_int other;            /* any other answer: a failure */
+static atomic_bool give_up;         /* the test failed: senders stop */
 
 static const char *config =
     "listen: 127.0.0.1:{{port}}\n"
@@ -87,7 +89,7 @@ send_one(int n)
         "\"author\":{\"id\":\"u%d\"},\"text\":\"order %d arrived broken, "
         "where is my refund?\",\"created_at\":1795426800}", prefix, n, n,
         n);
-    for (;;) {
+    while (!atomic_load(&give_up)) {
         memset(&d, 0, sizeof(d));
         d.port = atomic_load(&port);
         if (it_http(&d, "POST", "/v1/items", "test-token", body, &st, NULL,
@@ -190,6 +192,7 @@ faults_run(const char *yaml, bool spool, const char *run)
     atomic_store(&refused, 0);
     atomic_store(&dead, 0);
     atomic_store(&other, 0);
+    atomic_store(&give_up, false);
     memset(&da, 0, sizeof(da));
     CHECK(it_daemon_start(&da, yaml, &redis) == 0);
     CHECK(it_daemon_wait_healthy(&da, 10000) == 0);
@@ -233,6 +236,8 @@ faults_run(const char *yaml, bool spool, const char *run)
         sleep_ms(20);
     }
 out:
+    if (rc != 0)
+        atomic_store(&give_up, true);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     if (rc == 0) {

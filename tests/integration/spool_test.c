@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,7 @@ static atomic_int kill_port;
 static atomic_int kill_acked;
 static atomic_int kill_dead;
 static atomic_int kill_other;
+static atomic_bool kill_give_up;    /* the test failed: senders stop */
 
 /* Post item n until it is acknowledged, as a platform retries. */
 static void
@@ -376,7 +378,7 @@ kill_send_one(int n)
     long st;
 
     snprintf(id, sizeof(id), "k_%d", n);
-    for (;;) {
+    while (!atomic_load(&kill_give_up)) {
         memset(&d, 0, sizeof(d));
         d.port = atomic_load(&kill_port);
         if (post_item(&d, id, &st, NULL, 0, NULL) == -1) {
@@ -516,6 +518,8 @@ test_kill_while_spooling_and_replaying(void)
     CHECK(distinct == KILL_TOTAL);
     CHECK(atomic_load(&kill_other) == 0);   /* no 503, no 500 */
 out:
+    if (rc != 0)
+        atomic_store(&kill_give_up, true);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     if (rc != 0)
