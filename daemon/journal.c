@@ -191,18 +191,14 @@ journal_get32(const unsigned char *p)
 static void
 journal_put64(unsigned char *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
+    journal_put32(p, (uint32_t)v);
+    journal_put32(p + 4, (uint32_t)(v >> 32));
 }
 
 static uint64_t
 journal_get64(const unsigned char *p)
 {
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
+    return (uint64_t)journal_get32(p + 4) << 32 | journal_get32(p);
 }
 
 /* The crc of a record: over its length field and its payload. */

@@ -56,3 +56,16 @@ for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1
 done
 
+# bench_wrk SECS: wrk (1 thread, $CONNS connections) posts unique items
+# for SECS seconds; sets LINE (its BENCH line), req, non2xx, acked, secs
+# and p99.
+# shellcheck disable=SC2034  # read by the scripts that source this one
+bench_wrk() {
+    LINE=$(wrk -t1 -c"$CONNS" -d"$1s" --latency -s tests/bench/post_item.lua \
+        "http://127.0.0.1:$PORT/v1/items" | grep '^BENCH')
+    req=$(echo "$LINE" | sed 's/.*requests=\([0-9]*\).*/\1/')
+    non2xx=$(echo "$LINE" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
+    secs=$(echo "$LINE" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
+    p99=$(echo "$LINE" | sed 's/.*p99_ms=\([0-9.]*\).*/\1/')
+    acked=$((req - non2xx))
+}

@@ -29,13 +29,8 @@ redis_start() {
 redis-cli -s "$DIR/redis.sock" SHUTDOWN >/dev/null 2>&1 || true
 sleep 0.5
 echo "== spooling: Redis stopped; wrk, 1 thread, $CONNS connections, ${SECS}s"
-OUT=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s tests/bench/post_item.lua \
-    "http://127.0.0.1:$PORT/v1/items")
-LINE=$(echo "$OUT" | grep '^BENCH')
+bench_wrk "$SECS"
 echo "$LINE"
-req=$(echo "$LINE" | sed 's/.*requests=\([0-9]*\).*/\1/')
-non2xx=$(echo "$LINE" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
-acked=$((req - non2xx))
 spooled=$(metric 'inboxd_spool_spooled_total{op="new"}')
 syncs=$(metric inboxd_spool_sync_seconds_count)
 syncsum=$(metric inboxd_spool_sync_seconds_sum)

@@ -8,7 +8,9 @@
  *
  * Twice: without a spool the senders see 503s while Redis is away; with
  * one (spool.dir) they see no answer but 2xx, and the inboxd killed is
- * started again on the same spool.
+ * started again on the same spool. Then, with the spool, Redis is
+ * stopped outright: inboxd is killed while spooling, and again in the
+ * middle of the replay once Redis is back.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -40,31 +42,21 @@ static atomic_int dead;             /* no answer at all (then retried) */
 static atomic_int other;            /* any other answer: a failure */
 static atomic_bool give_up;         /* the test failed: senders stop */
 
-static const char *config =
-    "listen: 127.0.0.1:{{port}}\n"
-    "redis:\n"
-    "  address: {{redis}}\n"
-    "  reconnect_min: 20ms\n"
-    "  reconnect_max: 200ms\n"
-    "rules:\n"
-    "  dirs: [{{rules}}]\n"
-    "tokens:\n"
-    "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
-    "queues:\n"
-    "  retry_after: 1s\n";
-
-static const char *config_spool =
-    "listen: 127.0.0.1:{{port}}\n"
-    "redis:\n"
-    "  address: {{redis}}\n"
-    "  reconnect_min: 20ms\n"
-    "  reconnect_max: 200ms\n"
-    "rules:\n"
-    "  dirs: [{{rules}}]\n"
-    "tokens:\n"
-    "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
-    "queues:\n"
+#define CONFIG_BASE                                                      \
+    "listen: 127.0.0.1:{{port}}\n"                                       \
+    "redis:\n"                                                           \
+    "  address: {{redis}}\n"                                             \
+    "  reconnect_min: 20ms\n"                                            \
+    "  reconnect_max: 200ms\n"                                           \
+    "rules:\n"                                                           \
+    "  dirs: [{{rules}}]\n"                                              \
+    "tokens:\n"                                                          \
+    "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"        \
+    "queues:\n"                                                          \
     "  retry_after: 1s\n"
+
+static const char *config = CONFIG_BASE;
+static const char *config_spool = CONFIG_BASE
     "spool:\n"
     "  dir: {{dir}}/spool\n";
 
@@ -176,16 +168,30 @@ count_stored(int *hashes, long long *entries, int *distinct)
     return 0;
 }
 
-/*
- * The run: with spool, inboxd is started again on the same spool after
- * its kill, and the senders must see no 503 at all.
- */
+/* Wait (at most ms) until /healthz says the spool is replayed. */
 static int
-faults_run(const char *yaml, bool spool, const char *run)
+wait_spool_idle(int ms)
 {
-    pthread_t th[SENDERS];
-    int hashes = 0, distinct = 0, rc = 0, started = 0;
-    long long entries = 0;
+    for (int waited = 0; waited < ms; waited += 20) {
+        char *b = NULL;
+        long st;
+        bool idle = it_http(&da, "GET", "/healthz", NULL, NULL, &st, &b,
+            NULL) == 0 && strstr(b, "\"state\":\"idle\"") != NULL;
+
+        xfree(b);
+        if (idle)
+            return 0;
+        sleep_ms(20);
+    }
+    return -1;
+}
+
+/* A run's start: counters zeroed, inboxd up, the senders sending. */
+static int
+faults_begin(const char *yaml, const char *run, pthread_t *th,
+    int *started)
+{
+    int rc = 0;
 
     prefix = run;
     atomic_store(&acked, 0);
@@ -200,8 +206,61 @@ faults_run(const char *yaml, bool spool, const char *run)
     for (int i = 0; i < SENDERS; i++) {
         CHECK(pthread_create(&th[i], NULL, sender, (void *)(intptr_t)i) ==
             0);
-        started++;
+        (*started)++;
     }
+out:
+    return rc;
+}
+
+/*
+ * A run's end: the senders stopped (at once when the run failed), then
+ * every acknowledged item in Redis exactly once. With a spool, not one
+ * 503 was seen.
+ */
+static int
+faults_end(int rc, bool spool, pthread_t *th, int started)
+{
+    int hashes = 0, distinct = 0;
+    long long entries = 0;
+
+    if (rc != 0)
+        atomic_store(&give_up, true);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (rc == 0) {
+        CHECK(count_stored(&hashes, &entries, &distinct) == 0);
+        printf("  sent %d, acknowledged %d, stored %d, ingest entries %lld "
+            "(%d distinct); 503s %d, no answer %d, other %d\n", TOTAL,
+            atomic_load(&acked), hashes, entries, distinct,
+            atomic_load(&refused), atomic_load(&dead), atomic_load(&other));
+        CHECK(hashes == TOTAL);             /* none lost */
+        CHECK(entries == TOTAL);            /* none stored twice */
+        CHECK(distinct == TOTAL);
+        CHECK(atomic_load(&other) == 0);
+        /* The faults were really felt by the senders. */
+        CHECK(atomic_load(&refused) + atomic_load(&dead) > 0);
+        /* A spool leaves the senders nothing to retry but a dead
+         * connection: not one 503. */
+        CHECK(!spool || atomic_load(&refused) == 0);
+    }
+out:
+    if (rc != 0)
+        it_log_dump(&da);
+    it_daemon_cleanup(&da);
+    return rc;
+}
+
+/*
+ * Redis is killed under load and restarted, then inboxd is killed and
+ * started again: a new one without a spool, the same spool with one.
+ */
+static int
+faults_kill_redis_then_inboxd(const char *yaml, bool spool, const char *run)
+{
+    pthread_t th[SENDERS];
+    int rc = 0, started = 0;
+
+    CHECK(faults_begin(yaml, run, th, &started) == 0);
     /* Redis dies with writes in flight, and comes back from its AOF. */
     CHECK(wait_acked(TOTAL / 4, 60000) == 0);
     CHECK(kill(redis.pid, SIGKILL) == 0);
@@ -223,55 +282,62 @@ faults_run(const char *yaml, bool spool, const char *run)
     CHECK(wait_acked(TOTAL, 120000) == 0);
     /* With a spool, acknowledged may still mean "on its way". */
     CHECK(it_daemon_wait_healthy(&da, 10000) == 0);
-    for (int i = 0; spool && i < 500; i++) {
-        char *b = NULL;
-        long st;
-
-        if (it_http(&da, "GET", "/healthz", NULL, NULL, &st, &b, NULL) ==
-            0 && strstr(b, "\"state\":\"idle\"") != NULL) {
-            xfree(b);
-            break;
-        }
-        xfree(b);
-        sleep_ms(20);
-    }
+    CHECK(!spool || wait_spool_idle(20000) == 0);
 out:
-    if (rc != 0)
-        atomic_store(&give_up, true);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    if (rc == 0) {
-        CHECK(count_stored(&hashes, &entries, &distinct) == 0);
-        printf("  sent %d, acknowledged %d, stored %d, ingest entries %lld "
-            "(%d distinct); 503s %d, no answer %d, other %d\n", TOTAL,
-            atomic_load(&acked), hashes, entries, distinct,
-            atomic_load(&refused), atomic_load(&dead), atomic_load(&other));
-        CHECK(hashes == TOTAL);             /* none lost */
-        CHECK(entries == TOTAL);            /* none stored twice */
-        CHECK(distinct == TOTAL);
-        CHECK(atomic_load(&other) == 0);
-        /* The faults were really felt by the senders. */
-        CHECK(atomic_load(&refused) + atomic_load(&dead) > 0);
-        /* A spool leaves the senders nothing to retry but a dead
-         * connection: not one 503. */
-        CHECK(!spool || atomic_load(&refused) == 0);
-    }
-    if (rc != 0)
-        it_log_dump(&da);
-    it_daemon_cleanup(&da);
-    return rc;
+    return faults_end(rc, spool, th, started);
 }
 
 static int
 test_kill_redis_then_inboxd_under_load(void)
 {
-    return faults_run(config, false, "f");
+    return faults_kill_redis_then_inboxd(config, false, "f");
 }
 
 static int
 test_kill_redis_then_inboxd_under_load_spooled(void)
 {
-    return faults_run(config_spool, true, "s");
+    return faults_kill_redis_then_inboxd(config_spool, true, "s");
+}
+
+/*
+ * Redis is stopped for good while the senders post: inboxd is killed
+ * while spooling and started on its spool, then, once everything is
+ * acknowledged, Redis comes back and inboxd is killed again in the
+ * middle of the replay.
+ */
+static int
+test_kill_inboxd_while_spooling_and_replaying(void)
+{
+    pthread_t th[SENDERS];
+    int rc = 0, started = 0;
+    long long base, at_kill = -1;
+
+    /* The earlier runs' entries. */
+    CHECK((base = it_redis_xlen(&redis, "inboxd:ingest")) >= 0);
+    CHECK(faults_begin(config_spool, "k", th, &started) == 0);
+    CHECK(it_redis_stop(&redis) == 0);
+    /* Killed while spooling, with requests in flight. */
+    CHECK(wait_acked(TOTAL / 3, 60000) == 0);
+    CHECK(it_daemon_signal(&da, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&da, 5000, NULL) == 0);
+    CHECK(it_daemon_restart(&da) == 0);
+    CHECK(it_log_wait(&da, "from before the last stop", 5000) == 0);
+    CHECK(wait_acked(TOTAL, 120000) == 0);
+    /* Killed in the middle of the replay. */
+    CHECK(it_redis_restart(&redis) == 0);
+    for (int waited = 0; waited < 10000 && at_kill <= base; waited += 2) {
+        if ((at_kill = it_redis_xlen(&redis, "inboxd:ingest")) <= base)
+            sleep_ms(2);
+    }
+    CHECK(it_daemon_signal(&da, SIGKILL) == 0);
+    CHECK(it_daemon_wait(&da, 5000, NULL) == 0);
+    at_kill = it_redis_xlen(&redis, "inboxd:ingest") - base;
+    printf("  killed mid-replay with %lld of %d stored\n", at_kill, TOTAL);
+    CHECK(at_kill > 0 && at_kill < TOTAL);
+    CHECK(it_daemon_restart(&da) == 0);
+    CHECK(wait_spool_idle(60000) == 0);
+out:
+    return faults_end(rc, true, th, started);
 }
 
 static const struct check_case cases[] = {
@@ -279,6 +345,8 @@ static const struct check_case cases[] = {
       test_kill_redis_then_inboxd_under_load },
     { "kill_redis_then_inboxd_under_load_spooled",
       test_kill_redis_then_inboxd_under_load_spooled },
+    { "kill_inboxd_while_spooling_and_replaying",
+      test_kill_inboxd_while_spooling_and_replaying },
 };
 
 int

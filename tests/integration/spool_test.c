@@ -3,17 +3,14 @@
  * set, items posted through POST /v1/items and Meta webhooks (signed over
  * their exact bytes) while Redis is stopped. Every write answered with
  * success must reach Redis exactly once, in the order it came, once Redis
- * is back: after a plain outage; after kill -9 of inboxd while spooling
- * and again in the middle of the replay; with the spool full (503 and
+ * is back: after a plain outage; with the spool full (503 and
  * Retry-After, nothing acknowledged lost); and with the disk under the
  * spool full for real (a 256 KiB tmpfs, where mount is permitted). A
- * second inboxd on the same spool directory refuses to start.
+ * second inboxd on the same spool directory refuses to start. Killing
+ * inboxd while it spools and while it replays, under load, is in
+ * faults_test.c.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,35 +194,17 @@ ingest_ids(void)
     return ids;
 }
 
-static long long
-ingest_len(void)
-{
-    redisContext *c = it_redis_connect(&redis);
-    redisReply *r;
-    long long n = -1;
-
-    if (c == NULL)
-        return -1;
-    if ((r = redisCommand(c, "XLEN inboxd:ingest")) != NULL &&
-        r->type == REDIS_REPLY_INTEGER)
-        n = r->integer;
-    if (r != NULL)
-        freeReplyObject(r);
-    redisFree(c);
-    return n;
-}
-
 /* Wait until the ingest stream holds n entries; -1 after ms. */
 static int
 wait_ingest(long long n, int ms)
 {
     for (int waited = 0; waited < ms; waited += 20) {
-        if (ingest_len() >= n)
+        if (it_redis_xlen(&redis, "inboxd:ingest") >= n)
             return 0;
         sleep_ms(20);
     }
     fprintf(stderr, "  ingest stream: %lld entries, wanted %lld\n",
-        ingest_len(), n);
+        it_redis_xlen(&redis, "inboxd:ingest"), n);
     return -1;
 }
 
@@ -301,7 +280,7 @@ test_outage_then_replay(void)
     memset(&d, 0, sizeof(d));
     CHECK(start_daemon(&d, NULL, "") == 0);
     CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
-    CHECK((base = ingest_len()) >= 0);
+    CHECK((base = it_redis_xlen(&redis, "inboxd:ingest")) >= 0);
     CHECK((want = json_array()) != NULL);
     CHECK(it_redis_stop(&redis) == 0);
     for (int i = 0; i < OUTAGE_N; i++) {
@@ -351,179 +330,6 @@ out:
     xfree(rcv);
     json_decref(ids);
     json_decref(want);
-    it_daemon_cleanup(&d);
-    if (redis.pid == 0)
-        (void)it_redis_restart(&redis);
-    return rc;
-}
-
-/* ----------------------------------------------------- kill -9 and load */
-
-#define KILL_SENDERS    4
-#define KILL_PER_SENDER 600
-#define KILL_TOTAL      (KILL_SENDERS * KILL_PER_SENDER)
-
-static atomic_int kill_port;
-static atomic_int kill_acked;
-static atomic_int kill_dead;
-static atomic_int kill_other;
-static atomic_bool kill_give_up;    /* the test failed: senders stop */
-
-/* Post item n until it is acknowledged, as a platform retries. */
-static void
-kill_send_one(int n)
-{
-    struct it_daemon d;
-    char id[32];
-    long st;
-
-    snprintf(id, sizeof(id), "k_%d", n);
-    while (!atomic_load(&kill_give_up)) {
-        memset(&d, 0, sizeof(d));
-        d.port = atomic_load(&kill_port);
-        if (post_item(&d, id, &st, NULL, 0, NULL) == -1) {
-            atomic_fetch_add(&kill_dead, 1);
-        } else if (st == 202 || st == 200) {
-            atomic_fetch_add(&kill_acked, 1);
-            return;
-        } else {
-            atomic_fetch_add(&kill_other, 1);
-            fprintf(stderr, "  item %d: HTTP %ld\n", n, st);
-        }
-        sleep_ms(20);
-    }
-}
-
-static void *
-kill_sender(void *arg)
-{
-    int first = (int)(intptr_t)arg * KILL_PER_SENDER;
-
-    for (int i = 0; i < KILL_PER_SENDER; i++)
-        kill_send_one(first + i);
-    return NULL;
-}
-
-static int
-kill_wait_acked(int n, int ms)
-{
-    for (int waited = 0; waited < ms; waited += 10) {
-        if (atomic_load(&kill_acked) >= n)
-            return 0;
-        sleep_ms(10);
-    }
-    return -1;
-}
-
-/* How many of k_0..k_<KILL_TOTAL-1> have a hash and an ingest entry. */
-static int
-kill_count(int *hashes, int *entries, int *distinct)
-{
-    redisContext *c = it_redis_connect(&redis);
-    json_t *ids = ingest_ids(), *v;
-    redisReply *r;
-    char *seen = NULL;
-    size_t i;
-    int n;
-
-    if (c == NULL || ids == NULL || (seen = xcalloc(KILL_TOTAL, 1)) ==
-        NULL) {
-        if (c != NULL)
-            redisFree(c);
-        json_decref(ids);
-        return -1;
-    }
-    *hashes = *entries = *distinct = 0;
-    for (n = 0; n < KILL_TOTAL; n++)
-        redisAppendCommand(c, "EXISTS inboxd:item:facebook:k_%d", n);
-    for (n = 0; n < KILL_TOTAL; n++) {
-        if (redisGetReply(c, (void **)&r) != REDIS_OK)
-            break;
-        *hashes += r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-        freeReplyObject(r);
-    }
-    json_array_foreach(ids, i, v) {
-        if (sscanf(json_string_value(v), "facebook:k_%d", &n) != 1 ||
-            n < 0 || n >= KILL_TOTAL)
-            continue;
-        (*entries)++;
-        if (!seen[n]) {
-            seen[n] = 1;
-            (*distinct)++;
-        }
-    }
-    xfree(seen);
-    json_decref(ids);
-    redisFree(c);
-    return 0;
-}
-
-/*
- * Four senders post while Redis is stopped; inboxd is killed with SIGKILL
- * while spooling and restarted on the same spool; Redis comes back and
- * inboxd is killed again in the middle of the replay. Sent == stored,
- * and no id is stored twice.
- */
-static int
-test_kill_while_spooling_and_replaying(void)
-{
-    struct it_daemon d;
-    pthread_t th[KILL_SENDERS];
-    int started = 0, rc = 0, hashes = 0, entries = 0, distinct = 0;
-    long long at_kill = -1;
-
-    memset(&d, 0, sizeof(d));
-    CHECK(start_daemon(&d, NULL, "") == 0);
-    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
-    atomic_store(&kill_port, d.port);
-    CHECK(it_redis_stop(&redis) == 0);
-    for (int i = 0; i < KILL_SENDERS; i++) {
-        CHECK(pthread_create(&th[i], NULL, kill_sender,
-            (void *)(intptr_t)i) == 0);
-        started++;
-    }
-    /* Killed while spooling, with requests in flight. */
-    CHECK(kill_wait_acked(KILL_TOTAL / 3, 60000) == 0);
-    CHECK(it_daemon_signal(&d, SIGKILL) == 0);
-    CHECK(it_daemon_wait(&d, 5000, NULL) == 0);
-    CHECK(it_daemon_restart(&d) == 0);
-    CHECK(it_log_wait(&d, "from before the last stop", 5000) == 0);
-    /* Everything posted while Redis is down, then Redis comes back. */
-    CHECK(kill_wait_acked(KILL_TOTAL, 120000) == 0);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    started = 0;
-    CHECK(it_redis_restart(&redis) == 0);
-    /* Killed in the middle of the replay. */
-    for (int waited = 0; waited < 10000; waited += 2) {
-        if ((at_kill = ingest_len()) > 0)
-            break;
-        sleep_ms(2);
-    }
-    CHECK(it_daemon_signal(&d, SIGKILL) == 0);
-    CHECK(it_daemon_wait(&d, 5000, NULL) == 0);
-    at_kill = ingest_len();
-    printf("  killed mid-replay with %lld of %d stored\n", at_kill,
-        KILL_TOTAL);
-    CHECK(at_kill > 0 && at_kill < KILL_TOTAL);
-    CHECK(it_daemon_restart(&d) == 0);
-    CHECK(wait_idle(&d, 60000) == 0);
-    CHECK(kill_count(&hashes, &entries, &distinct) == 0);
-    printf("  sent %d, acknowledged %d, stored %d, ingest entries %d "
-        "(%d distinct); no answer %d, other %d\n", KILL_TOTAL,
-        atomic_load(&kill_acked), hashes, entries, distinct,
-        atomic_load(&kill_dead), atomic_load(&kill_other));
-    CHECK(hashes == KILL_TOTAL);        /* none lost */
-    CHECK(entries == KILL_TOTAL);       /* none stored twice */
-    CHECK(distinct == KILL_TOTAL);
-    CHECK(atomic_load(&kill_other) == 0);   /* no 503, no 500 */
-out:
-    if (rc != 0)
-        atomic_store(&kill_give_up, true);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    if (rc != 0)
-        it_log_dump(&d);
     it_daemon_cleanup(&d);
     if (redis.pid == 0)
         (void)it_redis_restart(&redis);
@@ -741,8 +547,6 @@ out:
 
 static const struct check_case cases[] = {
     { "outage_then_replay", test_outage_then_replay },
-    { "kill_while_spooling_and_replaying",
-      test_kill_while_spooling_and_replaying },
     { "spool_full", test_spool_full },
     { "disk_full", test_disk_full },
     { "dir_locked", test_dir_locked },

@@ -54,6 +54,38 @@ file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* Write len bytes at off of path (off -1: at its end), creating it. */
+static int
+write_at(const char *path, const void *p, size_t len, long off)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | (off < 0 ? O_APPEND : 0), 0600);
+    ssize_t n;
+
+    if (fd == -1)
+        return -1;
+    n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
+    close(fd);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Flip the bits of mask in the byte at off of path: a corrupted disk. */
+static int
+flip_byte(const char *path, long off, unsigned char mask)
+{
+    unsigned char c;
+    int fd = open(path, O_RDWR);
+    int rc = -1;
+
+    if (fd == -1)
+        return -1;
+    if (pread(fd, &c, 1, off) == 1) {
+        c ^= mask;
+        rc = pwrite(fd, &c, 1, off) == 1 ? 0 : -1;
+    }
+    close(fd);
+    return rc;
+}
+
 /* Record i's payload: "rec-<i>-" and i bytes of filler, so sizes vary. */
 static size_t
 payload(int i, char *out, size_t len)
@@ -190,7 +222,7 @@ test_reopen_and_position(void)
     const char *dir = fresh_dir("reopen");
     struct journal *j = NULL;
     struct journal_pos end = { 0, 0 };
-    int rc = 0, fd = -1;
+    int rc = 0;
 
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(append_n(j, 0, 10) == 0 && journal_sync(j) == JOURNAL_OK);
@@ -212,16 +244,11 @@ test_reopen_and_position(void)
     journal_close(j);
 
     /* A position file that is garbage: everything is read again. */
-    CHECK((fd = open(path_in(dir, "position"), O_WRONLY)) != -1);
-    CHECK(pwrite(fd, "garbage!", 8, 12) == 8);
-    close(fd);
-    fd = -1;
+    CHECK(write_at(path_in(dir, "position"), "garbage!", 8, 12) == 0);
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(nrecords(j) == 10);
     CHECK(read_is(j, 0, NULL) == 0);
 out:
-    if (fd != -1)
-        close(fd);
     journal_close(j);
     return rc;
 }
@@ -235,7 +262,7 @@ test_torn_tail(void)
     struct journal_rec rec;
     unsigned char torn[12] = { 100, 0, 0, 0, 1, 2, 3, 4, 'x', 'y' };
     long good;
-    int rc = 0, fd = -1;
+    int rc = 0;
 
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(append_n(j, 0, 5) == 0 && journal_sync(j) == JOURNAL_OK);
@@ -244,10 +271,7 @@ test_torn_tail(void)
     seg = path_in(dir, "spool-00000001.log");
     good = file_size(seg);
     /* A crash mid-write: a header promising 100 bytes, 2 of them there. */
-    CHECK((fd = open(seg, O_WRONLY | O_APPEND)) != -1);
-    CHECK(write(fd, torn, 10) == 10);
-    close(fd);
-    fd = -1;
+    CHECK(write_at(seg, torn, 10, -1) == 0);
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(file_size(path_in(dir, "spool-00000001.log")) == good);
     CHECK(nrecords(j) == 5);
@@ -258,8 +282,6 @@ test_torn_tail(void)
     CHECK(append_n(j, 5, 1) == 0 && journal_sync(j) == JOURNAL_OK);
     CHECK(read_is(j, 5, NULL) == 0);
 out:
-    if (fd != -1)
-        close(fd);
     journal_close(j);
     return rc;
 }
@@ -273,8 +295,7 @@ test_bad_crc(void)
     struct journal *j = NULL;
     struct journal_rec rec;
     char seg[256];
-    int rc = 0, fd = -1, n1 = 0;
-    char c;
+    int rc = 0, n1 = 0;
 
     CHECK((j = open_at(dir, &small)) != NULL);
     /* Synced one by one, so segments roll at 60 bytes. */
@@ -301,12 +322,7 @@ test_bad_crc(void)
      * Flip a byte in the first segment's second record: after the magic
      * (8), record 0 ("rec-0-": 8 + 6 bytes) and record 1's header (8).
      */
-    CHECK((fd = open(seg, O_RDWR)) != -1);
-    CHECK(pread(fd, &c, 1, 8 + 14 + 8 + 3) == 1);
-    c ^= 0x5a;
-    CHECK(pwrite(fd, &c, 1, 8 + 14 + 8 + 3) == 1);
-    close(fd);
-    fd = -1;
+    CHECK(flip_byte(seg, 8 + 14 + 8 + 3, 0x5a) == 0);
     CHECK((j = open_at(dir, &small)) != NULL);
     CHECK(read_is(j, 0, NULL) == 0);
     /* The rest of segment 1 is skipped, segment 2 is read. */
@@ -315,8 +331,6 @@ test_bad_crc(void)
     xfree(rec.data);
     CHECK(nrecords(j) == (uint64_t)(12 - n1 + 1));
 out:
-    if (fd != -1)
-        close(fd);
     journal_close(j);
     return rc;
 }
@@ -327,8 +341,7 @@ test_bad_crc_in_tail(void)
     const char *dir = fresh_dir("crctail");
     struct journal *j = NULL;
     long size;
-    int rc = 0, fd = -1;
-    char c;
+    int rc = 0;
 
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(append_n(j, 0, 3) == 0 && journal_sync(j) == JOURNAL_OK);
@@ -336,20 +349,13 @@ test_bad_crc_in_tail(void)
     j = NULL;
     size = file_size(path_in(dir, "spool-00000001.log"));
     /* The last byte of the last record: its crc fails, a torn tail. */
-    CHECK((fd = open(path_in(dir, "spool-00000001.log"), O_RDWR)) != -1);
-    CHECK(pread(fd, &c, 1, size - 1) == 1);
-    c ^= 1;
-    CHECK(pwrite(fd, &c, 1, size - 1) == 1);
-    close(fd);
-    fd = -1;
+    CHECK(flip_byte(path_in(dir, "spool-00000001.log"), size - 1, 1) == 0);
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(nrecords(j) == 2);
     CHECK(file_size(path_in(dir, "spool-00000001.log")) < size);
     CHECK(read_is(j, 0, NULL) == 0);
     CHECK(read_is(j, 1, NULL) == 0);
 out:
-    if (fd != -1)
-        close(fd);
     journal_close(j);
     return rc;
 }
@@ -558,31 +564,23 @@ test_foreign_file(void)
     const char *dir = fresh_dir("foreign");
     struct journal *j = NULL;
     char err[512];
-    int rc = 0, fd = -1;
+    int rc = 0;
 
     CHECK(mkdir(dir, 0700) == 0);
-    CHECK((fd = open(path_in(dir, "spool-00000003.log"), O_WRONLY |
-        O_CREAT, 0600)) != -1);
-    CHECK(write(fd, "not a spool segment", 19) == 19);
-    close(fd);
-    fd = -1;
+    CHECK(write_at(path_in(dir, "spool-00000003.log"), "not a spool segment",
+        19, 0) == 0);
     j = journal_open(dir, &big, err, sizeof(err));
     CHECK(j == NULL);
     CHECK_CONTAINS(err, "spool-00000003.log: not a spool segment");
     /* An empty last segment (a crash while it was created) goes. */
     CHECK(unlink(path_in(dir, "spool-00000003.log")) == 0);
-    CHECK((fd = open(path_in(dir, "spool-00000004.log"), O_WRONLY |
-        O_CREAT, 0600)) != -1);
-    close(fd);
-    fd = -1;
+    CHECK(write_at(path_in(dir, "spool-00000004.log"), "", 0, 0) == 0);
     CHECK((j = open_at(dir, &big)) != NULL);
     CHECK(nsegments(j) == 0);
     CHECK(file_size(path_in(dir, "spool-00000004.log")) == -1);
     CHECK(append_n(j, 0, 1) == 0 && journal_sync(j) == JOURNAL_OK);
     CHECK(file_size(path_in(dir, "spool-00000005.log")) > 0);
 out:
-    if (fd != -1)
-        close(fd);
     journal_close(j);
     return rc;
 }
