@@ -169,10 +169,10 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
     switch (res) {
     case PIPELINE_SPOOLED:
         pipeline_categories(job->it, cats, sizeof(cats));
-        log_item_info(id, "spooled queue=%s categories=%s%s%s; redis gets "
+        log_item_info(id, "spooled queue=%s categories=%s%s; redis gets "
             "it in order", item_queue(job->it), cats, job->op ==
-            PIPELINE_OP_NEW ? "" : " from ", job->op == PIPELINE_OP_NEW ?
-            "" : op);
+            PIPELINE_OP_NEW ? "" : job->op == PIPELINE_OP_EDIT ?
+            " (an edit)" : " (a restore)");
         if (job->op == PIPELINE_OP_NEW)
             pipeline_count_categories(m, job->it);
         break;

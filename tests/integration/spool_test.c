@@ -3,7 +3,8 @@
  * set, items posted through POST /v1/items and Meta webhooks (signed over
  * their exact bytes) while Redis is stopped. Every write answered with
  * success must reach Redis exactly once, in the order it came, once Redis
- * is back: after a plain outage; with the spool full (503 and
+ * is back: after a plain outage; with edits, deletes and dead letters
+ * among the writes, and one Redis refuses; with the spool full (503 and
  * Retry-After, nothing acknowledged lost); and with the disk under the
  * spool full for real (a 256 KiB tmpfs, where mount is permitted). A
  * second inboxd on the same spool directory refuses to start. Killing
@@ -45,7 +46,11 @@ static const char *config_tmpl =
     "tokens:\n"
     "  - {name: ingest, role: ingest, token_env: INBOXD_TOKEN}\n"
     "queues:\n"
+    "  names: [general, moderation]\n"
     "  retry_after: 2s\n"
+    "routes:\n"
+    "  - queue: moderation\n"
+    "    category: [spam]\n"
     "accounts:\n"
     "  - platform: facebook\n"
     "    id: " PAGE "\n"
@@ -101,19 +106,27 @@ item_body(const char *native_id)
     return s;
 }
 
-/* A Meta feed delivery of one new comment. */
+#define MEETS_NO_RULE   "how much is the blue one?"
+#define SPAM            "Free bitcoin giveaway!!! click https://bit.ly/x " \
+    "to claim now"
+
+/*
+ * A Meta feed delivery of one change to a comment: verb "add", "edited",
+ * "remove"..., or NULL for one the parser does not understand (a dead
+ * letter).
+ */
 static char *
-meta_body(const char *comment_id)
+meta_change(const char *comment_id, const char *verb, const char *message)
 {
     char *s = NULL;
     json_t *j = json_pack("{s:s,s:[{s:s,s:i,s:[{s:s,s:{s:{s:s,s:s},s:s,"
-        "s:s,s:s,s:s,s:s,s:s,s:i}}]}]}",
+        "s:s,s:s,s:s,s:s?,s:s?,s:i}}]}]}",
         "object", "page", "entry", "id", PAGE, "time", 1795426800,
         "changes", "field", "feed", "value", "from", "id", "1440971912666228",
         "name", "Jane Roe", "item", "comment", "comment_id", comment_id,
         "post_id", PAGE "_139560936744456", "parent_id",
-        PAGE "_139560936744456", "verb", "add", "message",
-        "how much is the blue one?", "created_time", 1795426800);
+        PAGE "_139560936744456", "message", message, "verb", verb,
+        "created_time", 1795426800);
 
     if (j != NULL)
         s = json_dumps(j, JSON_COMPACT);
@@ -148,9 +161,11 @@ post_item(const struct it_daemon *d, const char *native_id, long *status,
 }
 
 static int
-post_meta(const struct it_daemon *d, const char *comment_id, long *status)
+post_change(const struct it_daemon *d, const char *comment_id,
+    const char *verb, const char *message, long *status)
 {
-    char url[128], *body = meta_body(comment_id), *resp = NULL;
+    char url[128], *body = meta_change(comment_id, verb, message);
+    char *resp = NULL;
     int rc;
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/webhooks/meta", d->port);
@@ -159,6 +174,13 @@ post_meta(const struct it_daemon *d, const char *comment_id, long *status)
     xfree(body);
     xfree(resp);
     return rc;
+}
+
+/* A new comment by Meta webhook. */
+static int
+post_meta(const struct it_daemon *d, const char *comment_id, long *status)
+{
+    return post_change(d, comment_id, "add", MEETS_NO_RULE, status);
 }
 
 /* ---------------------------------------------------------------------
@@ -330,6 +352,127 @@ out:
     xfree(rcv);
     json_decref(ids);
     json_decref(want);
+    it_daemon_cleanup(&d);
+    if (redis.pid == 0)
+        (void)it_redis_restart(&redis);
+    return rc;
+}
+
+/* The dead-letter entry whose field key has value; its reason. */
+static char *
+deadletter_reason(const char *key, const char *value)
+{
+    redisContext *c = it_redis_connect(&redis);
+    redisReply *r = NULL, *f;
+    char *reason = NULL, *match;
+
+    if (c == NULL)
+        return NULL;
+    r = redisCommand(c, "XRANGE inboxd:deadletter - +");
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+        i < r->elements && reason == NULL; i++) {
+        f = r->element[i]->element[1];
+        match = NULL;
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            if (strcmp(f->element[k]->str, key) == 0 &&
+                strstr(f->element[k + 1]->str, value) != NULL)
+                match = f->element[k + 1]->str;
+        }
+        for (size_t k = 0; match != NULL && k + 1 < f->elements; k += 2) {
+            if (strcmp(f->element[k]->str, "reason") == 0)
+                reason = xstrdup(f->element[k + 1]->str);
+        }
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    redisFree(c);
+    return reason;
+}
+
+/*
+ * Everything a delivery can write, spooled and replayed: an edit whose
+ * new routing names another queue than the stored one (misrouted: it
+ * stays where it is, as without a spool), a delete, a body not
+ * understood (a dead letter), and a record Redis refuses (a wrong-type
+ * key in the way), which goes to the dead-letter stream while the replay
+ * goes on past it.
+ */
+static int
+test_replay_every_write(void)
+{
+    struct it_daemon d;
+    redisContext *c = NULL;
+    redisReply *r = NULL;
+    char st[32], *v = NULL, *reason = NULL;
+    long status = 0;
+    int rc = 0;
+
+    memset(&d, 0, sizeof(d));
+    CHECK(start_daemon(&d, NULL, "") == 0);
+    CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
+    CHECK((c = it_redis_connect(&redis)) != NULL);
+    CHECK((r = redisCommand(c, "SET inboxd:item:facebook:in_the_way x")) !=
+        NULL);
+    CHECK(post_change(&d, "1000_1", "add", MEETS_NO_RULE, &status) == 0);
+    CHECK(status == 200);
+    CHECK(post_change(&d, "1000_2", "add", MEETS_NO_RULE, &status) == 0);
+    CHECK(status == 200);
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_1",
+        "queue")) != NULL);
+    CHECK_STR(v, "general");
+    XFREE(&v);
+
+    CHECK(it_redis_stop(&redis) == 0);
+    CHECK(post_change(&d, "1000_1", "edited", SPAM, &status) == 0);
+    CHECK(status == 200);
+    CHECK(post_change(&d, "1000_2", "remove", NULL, &status) == 0);
+    CHECK(status == 200);
+    CHECK(post_change(&d, "1000_3", NULL, MEETS_NO_RULE, &status) == 0);
+    CHECK(status == 200);
+    CHECK(post_item(&d, "in_the_way", &status, st, sizeof(st), NULL) == 0);
+    CHECK(status == 202);
+    CHECK_STR(st, "spooled");
+    CHECK(post_item(&d, "after_refused", &status, st, sizeof(st), NULL) ==
+        0);
+    CHECK(status == 202);
+    CHECK(it_redis_restart(&redis) == 0);
+    CHECK(wait_idle(&d, 10000) == 0);
+
+    /* The edit: new text, kept in its queue. */
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_1",
+        "queue")) != NULL);
+    CHECK_STR(v, "general");
+    XFREE(&v);
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_1",
+        "json")) != NULL);
+    CHECK_CONTAINS(v, "bitcoin");
+    XFREE(&v);
+    CHECK(it_log_contains(&d, "edited (spooled), kept in queue=general"));
+    /* The delete. */
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_2",
+        "state")) != NULL);
+    CHECK_STR(v, "deleted");
+    XFREE(&v);
+    /* The body not understood, kept as it came. */
+    CHECK((reason = deadletter_reason("body", "1000_3")) != NULL);
+    CHECK_CONTAINS(reason, "verb: missing");
+    XFREE(&reason);
+    /* The record Redis refused: a dead letter, and the replay went on. */
+    CHECK((reason = deadletter_reason("delivery", "facebook:in_the_way")) !=
+        NULL);
+    CHECK_CONTAINS(reason, "spool replay: refused by redis");
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:after_refused",
+        "queue")) != NULL);
+    CHECK(it_log_contains(&d, "moved to the dead-letter stream"));
+out:
+    if (rc != 0)
+        it_log_dump(&d);
+    if (r != NULL)
+        freeReplyObject(r);
+    if (c != NULL)
+        redisFree(c);
+    xfree(v);
+    xfree(reason);
     it_daemon_cleanup(&d);
     if (redis.pid == 0)
         (void)it_redis_restart(&redis);
@@ -547,6 +690,7 @@ out:
 
 static const struct check_case cases[] = {
     { "outage_then_replay", test_outage_then_replay },
+    { "replay_every_write", test_replay_every_write },
     { "spool_full", test_spool_full },
     { "disk_full", test_disk_full },
     { "dir_locked", test_dir_locked },
