@@ -682,7 +682,9 @@ journal_load(struct journal *j, char *err, size_t errlen)
                     j->records += n - skipped;
             }
         }
-        /* The last segment takes appends only when its header is whole. */
+        /* segs' last was opened read-only when an empty file after it
+         * (a crash while it was created) was removed: appends start a
+         * new segment. */
         j->sealed = j->tailfd == -1;
     }
     j->rd = j->done;
@@ -775,6 +777,7 @@ journal_new_seg(struct journal *j)
     if ((fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
         0600)) == -1)
         return -1;
+    errno = 0;          /* a short write sets none */
     if (pwrite(fd, JOURNAL_MAGIC, JOURNAL_HDR, 0) != (ssize_t)JOURNAL_HDR ||
         fdatasync(fd) == -1 || fsync(j->dirfd) == -1 ||
         journal_seg_add(j, seq, JOURNAL_HDR, JOURNAL_HDR) == -1) {

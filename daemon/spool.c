@@ -102,6 +102,7 @@ struct spool_flight {
     enum spool_flight_state state;
     bool rerouted;              /* sent again with the stored queue */
     bool deadlettering;         /* refused: being moved to dead letters */
+    const char *why;            /* why (static), for the log line */
 };
 
 /* A writer waiting for the commit. */
@@ -505,13 +506,8 @@ spool_send_deadletter(struct spool_flight *fl, const char *why)
         dl.platform = platform;
     }
     snprintf(reason, sizeof(reason), "spool replay: %s", why);
-    if (id != NULL)
-        log_item_error(id, "spooled %s %s; moved to the dead-letter stream",
-            spool_op_names[fl->r.op], why);
-    else
-        log_error("a spooled record %s; moved to the dead-letter stream",
-            why);
     fl->deadlettering = true;
+    fl->why = why;
     return queue_deadletter(s->d->queue, &dl,
         s->d->cfg->queue.deadletter_maxlen, spool_replayed_cb, fl);
 }
@@ -548,7 +544,6 @@ spool_done(struct spool_flight *fl, const char *result)
     fl->state = SPOOL_DONE;
     fl->s->nsent--;
     fl->s->replayed++;
-    fl->s->retry_ms = SPOOL_RETRY_MIN_MS;
     metrics_add(fl->s->d->metrics, "inboxd_spool_replayed_total", "result",
         result, 1);
 }
@@ -575,9 +570,19 @@ spool_report(struct spool_flight *fl, enum queue_status st,
 
     switch (st) {
     case QUEUE_STORED:
-        if (r->op == SPOOL_OP_DEADLETTER || fl->deadlettering) {
+        if (fl->deadlettering) {
+            if (r->id != NULL)
+                log_item_error(id, "spooled %s %s; moved to the dead-letter "
+                    "stream", spool_op_names[r->op], fl->why);
+            else
+                log_error("a spooled record %s; moved to the dead-letter "
+                    "stream", fl->why);
+            spool_done(fl, "deadlettered");
+            return;
+        }
+        if (r->op == SPOOL_OP_DEADLETTER) {
             log_debug("spool", "spooled dead letter stored");
-            spool_done(fl, fl->deadlettering ? "deadlettered" : "stored");
+            spool_done(fl, "stored");
             return;
         }
         log_item_info(id, "stored queue=%s (spooled %s)", qn,
@@ -650,9 +655,11 @@ spool_replayed_cb(enum queue_status st, const char *queue,
         break;
     case QUEUE_ERROR:
         if (fl->deadlettering) {
-            log_warnx("spool %s: redis refuses the dead letter of a refused "
-                "record too; replay stops and tries again",
-                s->d->cfg->spool.dir);
+            /* Once per stall, not once per retry. */
+            if (s->retry_ms == SPOOL_RETRY_MIN_MS)
+                log_warnx("spool %s: redis refuses a record and its dead "
+                    "letter too; the replay stops and tries again",
+                    s->d->cfg->spool.dir);
             fl->deadlettering = false;
             spool_retry(fl);
         } else if (spool_send_deadletter(fl, "refused by redis (an error "
@@ -681,8 +688,10 @@ spool_advance(struct spool *s)
         s->nflight--;
     }
     if (n > 0) {
+        /* Progress: a stall, if there was one, is over. */
         journal_release(s->j, &end, n);
         spool_gauges(s);
+        s->retry_ms = SPOOL_RETRY_MIN_MS;
     }
     if (s->broken && s->nsent == 0) {
         /* Every flight has answered: send the rest again from the first
