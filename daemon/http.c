@@ -25,9 +25,8 @@
  * answer: 202 for a new item (or one kept in the local spool while Redis
  * is away), 200 for a duplicate, 503 + Retry-After when Redis is
  * unreachable and no spool takes it, or the daemon is shutting down. The
- * webhook routes
- * authenticate by the platform's signature or secret instead of a token,
- * and the webhook module decides their answers.
+ * webhook routes authenticate by the platform's signature or secret
+ * instead of a token, and the webhook module decides their answers.
  */
 #include <string.h>
 #include <strings.h>
@@ -430,8 +429,12 @@ http_items_post(struct http *h, struct evhttp_request *req,
         return;
     }
     if (!pipeline_is_accepting(h->d)) {
-        log_item_warnx(item_id(it), "not stored: redis unavailable%s",
-            h->d->spool != NULL ? " and the spool full" : "");
+        /* A refusing spool has logged its episode once already. */
+        if (h->d->spool != NULL)
+            log_item_debug("http", item_id(it), "not stored: redis "
+                "unavailable and the spool full");
+        else
+            log_item_warnx(item_id(it), "not stored: redis unavailable");
         metrics_add(h->d->metrics, "inboxd_items_failed_total", "reason",
             "unavailable", 1);
         item_free(it);

@@ -207,7 +207,12 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
             job->op == PIPELINE_OP_NEW ? "delivery" : op);
         break;
     case PIPELINE_UNAVAILABLE:
-        log_item_warnx(id, "not stored: redis unavailable");
+        /* A refusing spool logs its episode once, not every item. */
+        if (d->spool != NULL)
+            log_item_debug("pipeline", id, "not stored: redis unavailable "
+                "and the spool refused it");
+        else
+            log_item_warnx(id, "not stored: redis unavailable");
         metrics_add(m, "inboxd_items_failed_total", "reason", "unavailable", 1);
         break;
     case PIPELINE_ERROR:
@@ -505,8 +510,8 @@ pipeline_mark_spooled_cb(enum spool_result res, void *arg)
         pipeline_mark_finish(job, PIPELINE_SPOOLED);
         return;
     }
-    log_item_warnx(job->id, "%s not recorded: redis unavailable and the "
-        "spool refused it", what);
+    log_item_debug("pipeline", job->id, "%s not recorded: redis "
+        "unavailable and the spool refused it", what);
     metrics_add(job->d->metrics, "inboxd_items_failed_total", "reason",
         "unavailable", 1);
     pipeline_mark_finish(job, PIPELINE_UNAVAILABLE);
