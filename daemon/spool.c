@@ -758,7 +758,11 @@ spool_pump(struct spool *s)
         spool_advance(s);
         return;
     }
-    if (s->replaying && s->nflight == 0 && journal_is_empty(s->j)) {
+    if (s->nflight == 0 && !journal_is_empty(s->j)) {
+        /* Nothing in flight will call back (a read ran out of memory, or
+         * only unsynced records are left): look again soon. */
+        spool_arm(s, SPOOL_RETRY_MIN_MS);
+    } else if (s->replaying && s->nflight == 0) {
         s->replaying = false;
         spool_accepted(s);
         log_info("spool %s: replayed %llu records in %.1f s; writes go "

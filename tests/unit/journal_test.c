@@ -585,6 +585,73 @@ out:
     return rc;
 }
 
+/* Open dir, read every record, close: how many, or -1 when open failed. */
+static int
+read_all(const char *dir, const struct journal_limits *lim)
+{
+    struct journal_rec rec;
+    struct journal *j;
+    char err[512];
+    int n = 0;
+
+    if ((j = journal_open(dir, lim, err, sizeof(err))) == NULL)
+        return -1;
+    while (journal_read(j, &rec) == 1) {
+        xfree(rec.data);
+        n++;
+    }
+    journal_close(j);
+    return n;
+}
+
+/*
+ * Fail each allocation of an open, a read-through and an append in turn:
+ * never a crash or a leak, and the journal on disk stays whole.
+ */
+static int
+test_alloc_failures(void)
+{
+    const char *dir = fresh_dir("oom");
+    const struct journal_limits small = { .max_bytes = 1u << 20,
+        .segment_bytes = 256 };
+    struct journal *j = NULL;
+    unsigned long total;
+    char err[512];
+    int rc = 0, n;
+
+    CHECK((j = open_at(dir, &small)) != NULL);
+    for (int i = 0; i < 30; i++)
+        CHECK(append_n(j, i, 1) == 0 && journal_sync(j) == JOURNAL_OK);
+    journal_close(j);
+    j = NULL;
+    alloc_fail_after(0);
+    CHECK(read_all(dir, &small) == 30);
+    total = alloc_fail_after(0);
+    CHECK(total > 5);
+    for (unsigned long k = 1; k <= total; k++) {
+        alloc_fail_after(k);
+        n = read_all(dir, &small);
+        alloc_fail_after(0);
+        CHECK(n <= 30);
+    }
+    /* Appends that need a new segment (its slot in the list) fail whole. */
+    for (unsigned long k = 1; k <= 4; k++) {
+        CHECK((j = journal_open(dir, &small, err, sizeof(err))) != NULL);
+        alloc_fail_after(k);
+        (void)append_n(j, 30, 40);
+        alloc_fail_after(0);
+        CHECK(journal_sync(j) == JOURNAL_OK);
+        journal_close(j);
+        j = NULL;
+        CHECK((n = read_all(dir, &small)) >= 30);
+        CHECK(read_all(dir, &small) == n);
+    }
+out:
+    alloc_fail_after(0);
+    journal_close(j);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "crc32c", test_crc32c },
     { "append_read_back", test_append_read_back },
@@ -598,6 +665,7 @@ static const struct check_case cases[] = {
     { "sync_fails", test_sync_fails },
     { "lock", test_lock },
     { "foreign_file", test_foreign_file },
+    { "alloc_failures", test_alloc_failures },
 };
 
 int
