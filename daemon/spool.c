@@ -131,7 +131,8 @@ struct spool {
 
     /* A refusal episode: logged once, counted every time. */
     int64_t refusing_until_ms;  /* spool_is_accepting false until then */
-    uint64_t refused;           /* refusals in the current episode */
+    uint64_t refused;           /* appends refused in the episode */
+    int64_t refused_since_ms;   /* when the episode began */
     bool replaying;             /* a replay started and has not drained */
     int64_t replay_started_ms;
     uint64_t replayed;          /* records answered in this replay */
@@ -403,6 +404,7 @@ spool_refuse(struct spool *s, enum journal_status st, int err)
     s->refusing_until_ms = util_now_ms() + cfg->spool.retry_after_s * 1000;
     if (s->refused++ > 0)
         return;
+    s->refused_since_ms = util_now_ms();
     journal_get_stats(s->j, &js);
     if (st == JOURNAL_FULL)
         log_warnx("spool %s is full (%llu of %llu bytes, %llu records): "
@@ -421,8 +423,11 @@ spool_accepted(struct spool *s)
 {
     if (s->refused == 0)
         return;
-    log_info("spool %s takes writes again after %llu refused",
-        s->d->cfg->spool.dir, (unsigned long long)s->refused);
+    /* Intake refused more than this counts: for spool.retry_after after
+     * a refusal it answers 503 without trying. */
+    log_info("spool %s takes writes again, after refusing them for %.1f s",
+        s->d->cfg->spool.dir,
+        (double)(util_now_ms() - s->refused_since_ms) / 1000.0);
     s->refused = 0;
     s->refusing_until_ms = 0;
 }
