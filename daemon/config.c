@@ -212,6 +212,16 @@ static const struct config_option config_options[] = {
     OPT("shutdown.drain_timeout", CONFIG_T_DURATION, "10s", 0, HOUR,
         RELOAD, shutdown.drain_timeout_ms),
 
+    /* The local spool (spool.c, docs/operations.md): off unless spool.dir
+     * is set; spool.dir is resolved in config_finish_spool. */
+    OPT_STR("spool.dir", NULL, config_check_nonempty, RESTART, spool.dir),
+    OPT("spool.max_bytes", CONFIG_T_SIZE, "256MiB", 64 * KIB, 1024 * GIB,
+        RELOAD, spool.max_bytes),
+    OPT("spool.segment_bytes", CONFIG_T_SIZE, "4MiB", 4 * KIB, GIB,
+        RELOAD, spool.segment_bytes),
+    OPT_UNIT("spool.retry_after", CONFIG_T_DURATION, "30s", SEC, HOUR, SEC,
+        RELOAD, spool.retry_after_s),
+
     /* The platforms' APIs (actions.c, poller.c; docs/connectors.md). */
     OPT_STR("platforms.facebook.api_base",
         "https://graph.facebook.com/v21.0", config_check_api_base, RELOAD,
@@ -2620,6 +2630,29 @@ config_finish_web(struct config_ctx *ctx)
         config_check_dir(ctx, at, o->path, cfg->web.root);
 }
 
+/* spool.dir: relative to the file; no larger segments than the whole. */
+static void
+config_finish_spool(struct config_ctx *ctx)
+{
+    const struct config_option *o = config_option_find("spool.dir");
+    struct config *cfg = ctx->cfg;
+    char *abs;
+
+    if (cfg->spool.dir != NULL && cfg->spool.dir[0] != '/') {
+        if ((abs = config_resolve(ctx, cfg->spool.dir)) == NULL) {
+            config_oom(ctx, ctx->set_at[o - config_options], o->path);
+            return;
+        }
+        xfree(cfg->spool.dir);
+        cfg->spool.dir = abs;
+    }
+    if (cfg->spool.segment_bytes > cfg->spool.max_bytes) {
+        o = config_option_find("spool.segment_bytes");
+        config_error(ctx, ctx->set_at[o - config_options], o->path,
+            "must not be above spool.max_bytes");
+    }
+}
+
 /* Checks across keys, and the keys parsed after the walk. */
 static void
 config_finish(struct config_ctx *ctx)
@@ -2691,6 +2724,7 @@ config_finish(struct config_ctx *ctx)
     if (cfg->log.debug != NULL && cfg->log.debug[0] == '\0')
         XFREE(&cfg->log.debug);
     config_finish_web(ctx);
+    config_finish_spool(ctx);
 
     if (cfg->escalation != NULL) {
         struct config_esc ce = { ctx, NULL };
@@ -2853,6 +2887,7 @@ config_free(struct config *cfg)
     xfree(cfg->user);
     xfree(cfg->web.host);
     xfree(cfg->web.root);
+    xfree(cfg->spool.dir);
     xfree(cfg->platforms.facebook.api_base);
     xfree(cfg->platforms.instagram.api_base);
     xfree(cfg->platforms.vk.api_base);

@@ -26,10 +26,11 @@
  * source's rate is answered 429 with Retry-After.
  *
  * An ingest request is answered only after the pipeline reports Redis's
- * answer: 202 for a new item, 200 for a duplicate, 503 + Retry-After when
- * Redis is unreachable or the daemon is shutting down. The webhook routes
- * authenticate by the platform's signature or secret instead of a token,
- * and the webhook module decides their answers.
+ * answer: 202 for a new item (or one kept in the local spool while Redis
+ * is away), 200 for a duplicate, 503 + Retry-After when Redis is
+ * unreachable and no spool takes it, or the daemon is shutting down. The
+ * webhook routes authenticate by the platform's signature or secret
+ * instead of a token, and the webhook module decides their answers.
  */
 #include <string.h>
 #include <strings.h>
@@ -61,6 +62,7 @@
 #include "pipeline.h"
 #include "queue.h"
 #include "rules.h"
+#include "spool.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -242,14 +244,12 @@ http_error(struct http *h, struct evhttp_request *req, int status,
 }
 
 static void
-http_unavailable(struct http *h, struct evhttp_request *req,
-    const char *code, const char *message)
+http_unavailable_after(struct http *h, struct evhttp_request *req,
+    int64_t secs, const char *code, const char *message)
 {
     char ra[24];
 
-    snprintf(ra, sizeof(ra), "%lld",
-        (long long)(h->d->cfg->queue.retry_after_s > 0 ?
-        h->d->cfg->queue.retry_after_s : 1));
+    snprintf(ra, sizeof(ra), "%lld", (long long)(secs > 0 ? secs : 1));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
         ra);
     http_error(h, req, 503, "Service Unavailable", code, message);
@@ -279,6 +279,24 @@ http_admit(struct http *h, struct evhttp_request *req)
         "too many requests from this address; retry after Retry-After "
         "seconds");
     return false;
+}
+
+static void
+http_unavailable(struct http *h, struct evhttp_request *req,
+    const char *code, const char *message)
+{
+    http_unavailable_after(h, req, h->d->cfg->queue.retry_after_s, code,
+        message);
+}
+
+/* A write neither Redis nor the spool took. */
+static void
+http_store_unavailable(struct http *h, struct evhttp_request *req)
+{
+    http_unavailable_after(h, req, pipeline_retry_after_s(h->d),
+        "store_unavailable", h->d->spool != NULL ? "the item store (Redis) "
+        "is unreachable and the local spool is full; retry later" :
+        "the item store (Redis) is unreachable; retry later");
 }
 
 /* Return the matched token, or NULL after answering 401. */
@@ -367,6 +385,14 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
         else
             http_reply_json(h, req, 200, "OK", body);
         break;
+    case PIPELINE_SPOOLED:
+        /* On disk here; Redis gets it once back (spool.h). */
+        cats = json_object_get(item_classification(it), "categories");
+        body = json_pack("{s:s,s:s,s:s?,s:O?}", "id", item_id(it),
+            "status", "spooled", "queue", item_queue(it), "categories",
+            cats);
+        http_reply_json(h, req, 202, "Accepted", body);
+        break;
     case PIPELINE_IGNORED:
         /* Deleted on its platform before this copy came: not stored. */
         body = json_pack("{s:s,s:s}", "id", item_id(it), "status",
@@ -374,8 +400,7 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
         http_reply_json(h, req, 200, "OK", body);
         break;
     case PIPELINE_UNAVAILABLE:
-        http_unavailable(h, req, "store_unavailable",
-            "the item store (Redis) is unreachable; retry later");
+        http_store_unavailable(h, req);
         break;
     case PIPELINE_ERROR:
         http_error(h, req, 500, "Internal Server Error", "internal",
@@ -439,13 +464,17 @@ http_items_post(struct http *h, struct evhttp_request *req,
         http_error(h, req, 400, "Bad Request", "invalid_item", err);
         return;
     }
-    if (!queue_is_up(h->d->queue)) {
-        log_item_warnx(item_id(it), "not stored: redis unavailable");
+    if (!pipeline_is_accepting(h->d)) {
+        /* A refusing spool has logged its episode once already. */
+        if (h->d->spool != NULL)
+            log_item_debug("http", item_id(it), "not stored: redis "
+                "unavailable and the spool full");
+        else
+            log_item_warnx(item_id(it), "not stored: redis unavailable");
         metrics_add(h->d->metrics, "inboxd_items_failed_total", "reason",
             "unavailable", 1);
         item_free(it);
-        http_unavailable(h, req, "store_unavailable",
-            "the item store (Redis) is unreachable; retry later");
+        http_store_unavailable(h, req);
         return;
     }
     if ((p = xmalloc(sizeof(*p))) == NULL) {
@@ -489,7 +518,8 @@ http_webhook_reply_cb(const struct webhook_reply *r, void *arg)
         http_reply_text(h, req, r->text != NULL ? r->text : "");
         break;
     case 503:
-        http_unavailable(h, req, r->code, r->message);
+        http_unavailable_after(h, req, pipeline_retry_after_s(h->d), r->code,
+            r->message);
         break;
     default:
         http_error(h, req, r->status, http_reason(r->status), r->code,
@@ -579,15 +609,21 @@ http_telegram_post(struct http *h, struct evhttp_request *req,
 
 /* ------------------------------------------------------------ ops routes */
 
+/*
+ * Healthy while writes are taken: Redis up, or the spool taking them
+ * ("degraded": the instance still accepts, so a load balancer keeps it).
+ */
 static void
 http_healthz(struct http *h, struct evhttp_request *req, const char *rest)
 {
     bool up = queue_is_up(h->d->queue);
     size_t nrules = rules_count(h->d->cfg->ruleset);
-    bool ok = up && nrules > 0 && !h->d->draining;
-    json_t *body = json_pack("{s:s,s:s,s:I,s:b}", "status", ok ? "ok" :
-        "unavailable", "redis", up ? "up" : "down", "rules",
-        (json_int_t)nrules, "draining", h->d->draining);
+    bool ok = pipeline_is_accepting(h->d) && nrules > 0 && !h->d->draining;
+    bool degraded = ok && spool_is_engaged(h->d->spool);
+    json_t *body = json_pack("{s:s,s:s,s:I,s:b,s:o?}", "status", !ok ?
+        "unavailable" : degraded ? "degraded" : "ok", "redis", up ? "up" :
+        "down", "rules", (json_int_t)nrules, "draining", h->d->draining,
+        "spool", spool_status(h->d->spool));
 
     (void)rest;
     if (ok)

@@ -38,6 +38,7 @@
 #include "poller.h"
 #include "queue.h"
 #include "rules.h"
+#include "spool.h"
 #include "util.h"
 #include "web.h"
 
@@ -232,6 +233,7 @@ daemon_reload(struct daemon *d)
     d->cfg = cfg;
     main_apply_log(cfg, NULL);
     http_apply_config(d->http);
+    spool_apply_config(d->spool);
     queue_ensure_groups(d->queue, cfg->queue.names, cfg->queue.nnames,
         cfg->queue.group);
     poller_reload(d->poller);   /* polling: new, changed, removed */
@@ -353,6 +355,7 @@ static void
 main_declare_metrics(struct metrics *m)
 {
     pipeline_declare_metrics(m);
+    spool_declare_metrics(m);
     poller_declare_metrics(m);
     metrics_declare_all(m, main_metrics, nitems(main_metrics));
 }
@@ -361,9 +364,13 @@ static int
 main_run(struct daemon *d)
 {
     struct event_config *ecfg;
+    char err[512];
     int rc = 1;
 
     signal(SIGPIPE, SIG_IGN);
+    /* A spool write past RLIMIT_FSIZE then fails with EFBIG, answered
+     * like a full disk, instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if ((ecfg = event_config_new()) == NULL)
         fatalx("out of memory");
     /*
@@ -400,6 +407,11 @@ main_run(struct daemon *d)
         goto out;
     if (d->cfg->user != NULL)
         main_drop_privileges(d->cfg->user);
+    /* The spool's files belong to the user inboxd runs as. Opened before
+     * the loop runs, so no write can come before it. */
+    if (d->cfg->spool.dir != NULL && (d->spool = spool_new(d, err,
+        sizeof(err))) == NULL)
+        fatalx("spool: %s", err);
     /* Polling (docs/connectors.md, "Polling"). */
     if ((d->curlev = curlev_new(d->base)) == NULL ||
         (d->poller = poller_new(d)) == NULL)
@@ -434,8 +446,12 @@ out:
      * and are freed after it, before the HTTP client they use. */
     poller_stop(d->poller);
     actions_stop(d->actions);
+    /* The spool's last sync answers its writers while Redis may still be
+     * written to (a poller's cursor); later writes are refused. */
+    spool_stop(d->spool);
     /* queue first: its pending callbacks still answer their requests. */
     queue_free(d->queue);
+    spool_free(d->spool);
     poller_free(d->poller);
     /* Cancels the actions in flight; their leases run out in Redis. */
     curlev_free(d->curlev);

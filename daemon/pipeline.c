@@ -10,6 +10,12 @@
  * another one the script answers "misrouted" with the stored queue and
  * the item goes back once to routed, takes that queue, and is sent again.
  * Marks (delete, hide, unhide) carry only an id and skip the stages.
+ *
+ * With a spool, pipeline_send hands the routed item to spool_put instead
+ * of queue while spool_is_engaged (Redis away, or older writes still in
+ * the spool), when queue cannot send, and when Redis drops the write in
+ * flight (it may have run: the replay then finds a duplicate). Marks and
+ * dead letters take the same three ways.
  */
 #include <string.h>
 
@@ -24,6 +30,7 @@
 #include "pipeline.h"
 #include "queue.h"
 #include "rules.h"
+#include "spool.h"
 #include "util.h"
 
 struct pipeline_job {
@@ -43,6 +50,7 @@ static const char *const pipeline_stage_names[] = {
     [PIPELINE_CLASSIFIED] = "classified",
     [PIPELINE_ROUTED] = "routed",
     [PIPELINE_STORING] = "storing",
+    [PIPELINE_SPOOLING] = "spooling",
     [PIPELINE_DONE] = "done",
     [PIPELINE_FAILED] = "failed",
 };
@@ -61,7 +69,7 @@ static const struct metrics_family_decl pipeline_metrics[] = {
     {"inboxd_items_stored_total", METRICS_COUNTER,
         "New items stored in Redis, by destination queue."},
     {"inboxd_items_category_total", METRICS_COUNTER,
-        "Stored items by decided category."},
+        "Stored and spooled items by decided category."},
     {"inboxd_items_duplicate_total", METRICS_COUNTER,
         "Deliveries of an item already stored, by platform."},
     {"inboxd_items_failed_total", METRICS_COUNTER,
@@ -136,6 +144,18 @@ pipeline_categories(const struct item *it, char *out, size_t len)
 }
 
 static void
+pipeline_count_categories(struct metrics *m, const struct item *it)
+{
+    json_t *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(item_classification(it),
+        "categories"), i, c)
+        metrics_add(m, "inboxd_items_category_total", "category",
+            json_string_value(c), 1);
+}
+
+static void
 pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
     const char *stream_id)
 {
@@ -143,12 +163,19 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
     struct metrics *m = d->metrics;
     const char *id = item_id(job->it), *op = pipeline_op_names[job->op];
     char cats[256];
-    json_t *c;
-    size_t i;
 
     pipeline_set_stage(job, res == PIPELINE_UNAVAILABLE ||
         res == PIPELINE_ERROR ? PIPELINE_FAILED : PIPELINE_DONE);
     switch (res) {
+    case PIPELINE_SPOOLED:
+        pipeline_categories(job->it, cats, sizeof(cats));
+        log_item_info(id, "spooled queue=%s categories=%s%s; redis gets "
+            "it in order", item_queue(job->it), cats, job->op ==
+            PIPELINE_OP_NEW ? "" : job->op == PIPELINE_OP_EDIT ?
+            " (an edit)" : " (a restore)");
+        if (job->op == PIPELINE_OP_NEW)
+            pipeline_count_categories(m, job->it);
+        break;
     case PIPELINE_STORED:
         pipeline_categories(job->it, cats, sizeof(cats));
         if (job->op == PIPELINE_OP_NEW)
@@ -160,10 +187,7 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
                 "an edit" : "a restore");
         metrics_add(m, "inboxd_items_stored_total", "queue",
             item_queue(job->it), 1);
-        json_array_foreach(json_object_get(item_classification(job->it),
-            "categories"), i, c)
-            metrics_add(m, "inboxd_items_category_total", "category",
-                json_string_value(c), 1);
+        pipeline_count_categories(m, job->it);
         if (job->op != PIPELINE_OP_NEW)
             metrics_add(m, "inboxd_items_changed_total", "change", op, 1);
         break;
@@ -183,7 +207,12 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
             job->op == PIPELINE_OP_NEW ? "delivery" : op);
         break;
     case PIPELINE_UNAVAILABLE:
-        log_item_warnx(id, "not stored: redis unavailable");
+        /* A refusing spool logs its episode once, not every item. */
+        if (d->spool != NULL)
+            log_item_debug("pipeline", id, "not stored: redis unavailable "
+                "and the spool refused it");
+        else
+            log_item_warnx(id, "not stored: redis unavailable");
         metrics_add(m, "inboxd_items_failed_total", "reason", "unavailable", 1);
         break;
     case PIPELINE_ERROR:
@@ -200,7 +229,7 @@ pipeline_finish(struct pipeline_job *job, enum pipeline_result res,
     xfree(job);
 }
 
-static int pipeline_send(struct pipeline_job *job);
+static int pipeline_send(struct pipeline_job *job, bool to_spool);
 
 static void
 pipeline_stored_cb(enum queue_status st, const char *queue,
@@ -238,10 +267,17 @@ pipeline_stored_cb(enum queue_status st, const char *queue,
         }
         job->rerouted = true;
         pipeline_set_stage(job, PIPELINE_ROUTED);
-        (void)pipeline_send(job);
+        (void)pipeline_send(job, false);
         break;
     case QUEUE_UNAVAILABLE:
-        pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
+        /* It may have run before the connection went: a replay of it is
+         * then a duplicate, which changes nothing. */
+        if (job->d->spool != NULL) {
+            pipeline_set_stage(job, PIPELINE_ROUTED);
+            (void)pipeline_send(job, true);
+        } else {
+            pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
+        }
         break;
     case QUEUE_ERROR:
         pipeline_finish(job, PIPELINE_ERROR, NULL);
@@ -320,14 +356,50 @@ pipeline_store_opts(const struct item *it, struct queue_store_opts *o,
         o->conv = conv;
 }
 
-/* Dump and send the routed item; on -1 the job is finished. */
+static void
+pipeline_spooled_cb(enum spool_result res, void *arg)
+{
+    pipeline_finish(arg, res == SPOOL_DURABLE ? PIPELINE_SPOOLED :
+        PIPELINE_UNAVAILABLE, NULL);
+}
+
+/* Hand the dumped item to the spool; its answer finishes the job. */
+static void
+pipeline_spool(struct pipeline_job *job, const char *json,
+    const struct queue_store_opts *opts)
+{
+    static const enum spool_op ops[] = {
+        [PIPELINE_OP_NEW] = SPOOL_OP_NEW,
+        [PIPELINE_OP_EDIT] = SPOOL_OP_EDIT,
+        [PIPELINE_OP_RESTORE] = SPOOL_OP_RESTORE,
+    };
+    struct spool_write w = {
+        .op = ops[job->op],
+        .at_ms = item_received_ms(job->it),
+        .id = item_id(job->it),
+        .queue = item_queue(job->it),
+        .json = json,
+        .jsonlen = strlen(json),
+        .ttl_ms = job->cfg->queue.item_ttl_ms,
+        .opts = opts,
+    };
+
+    pipeline_set_stage(job, PIPELINE_SPOOLING);
+    spool_put(job->d->spool, &w, pipeline_spooled_cb, job);
+}
+
+/*
+ * Dump the routed item and send it to Redis, or to the spool when
+ * to_spool, when the spool is engaged, or when queue cannot send. On -1
+ * the job is finished.
+ */
 static int
-pipeline_send(struct pipeline_job *job)
+pipeline_send(struct pipeline_job *job, bool to_spool)
 {
     struct daemon *d = job->d;
     struct item *it = job->it;
     struct queue_auto_action act;
-    struct queue_store_opts opts;
+    struct queue_store_opts opts, *o = NULL;
     char *json, by[256], conv[1024];
     int rc;
 
@@ -339,14 +411,23 @@ pipeline_send(struct pipeline_job *job)
         pipeline_store_opts(it, &opts, conv, sizeof(conv));
         if (pipeline_auto_action(job->cfg, it, &act, by, sizeof(by)))
             opts.act = &act;
-        rc = queue_store_with(d->queue, item_id(it), item_queue(it), json,
-            strlen(json), job->cfg->queue.item_ttl_ms, &opts,
-            pipeline_stored_cb, job);
+        o = &opts;
     }
+    if (to_spool || spool_is_engaged(d->spool))
+        rc = -1;
+    else if (job->op == PIPELINE_OP_NEW)
+        rc = queue_store_with(d->queue, item_id(it), item_queue(it), json,
+            strlen(json), job->cfg->queue.item_ttl_ms, o,
+            pipeline_stored_cb, job);
     else
         rc = queue_update(d->queue, item_id(it), item_queue(it), json,
             strlen(json), job->cfg->queue.item_ttl_ms,
             job->op == PIPELINE_OP_RESTORE, pipeline_stored_cb, job);
+    if (rc == -1 && d->spool != NULL) {
+        pipeline_spool(job, json, o);
+        xfree(json);
+        return 0;
+    }
     xfree(json);
     if (rc == -1) {
         pipeline_finish(job, PIPELINE_UNAVAILABLE, NULL);
@@ -386,7 +467,7 @@ pipeline_submit_op(struct daemon *d, struct item *it, enum pipeline_op op,
     }
     pipeline_set_stage(job, PIPELINE_CLASSIFIED);
     pipeline_set_stage(job, PIPELINE_ROUTED);
-    (void)pipeline_send(job);
+    (void)pipeline_send(job, false);
 }
 
 void
@@ -401,10 +482,54 @@ pipeline_submit(struct daemon *d, struct item *it, pipeline_done_cb *cb,
 struct pipeline_mark_job {
     struct daemon *d;
     char *id;
+    char *actor;                /* NULL: not known */
     enum queue_mark mark;
     pipeline_mark_cb *cb;
     void *arg;
 };
+
+static void
+pipeline_mark_finish(struct pipeline_mark_job *job, enum pipeline_result res)
+{
+    job->cb(res, job->id, job->arg);
+    job->d->inflight--;
+    xfree(job->id);
+    xfree(job->actor);
+    xfree(job);
+}
+
+static void
+pipeline_mark_spooled_cb(enum spool_result res, void *arg)
+{
+    struct pipeline_mark_job *job = arg;
+    const char *what = pipeline_mark_names[job->mark];
+
+    if (res == SPOOL_DURABLE) {
+        log_item_info(job->id, "%s on the platform; spooled, redis gets it "
+            "in order", what);
+        pipeline_mark_finish(job, PIPELINE_SPOOLED);
+        return;
+    }
+    log_item_debug("pipeline", job->id, "%s not recorded: redis "
+        "unavailable and the spool refused it", what);
+    metrics_add(job->d->metrics, "inboxd_items_failed_total", "reason",
+        "unavailable", 1);
+    pipeline_mark_finish(job, PIPELINE_UNAVAILABLE);
+}
+
+static void
+pipeline_mark_spool(struct pipeline_mark_job *job)
+{
+    struct spool_write w = {
+        .op = SPOOL_OP_MARK,
+        .id = job->id,
+        .ttl_ms = job->d->cfg->queue.item_ttl_ms,
+        .mark = job->mark,
+        .actor = job->actor,
+    };
+
+    spool_put(job->d->spool, &w, pipeline_mark_spooled_cb, job);
+}
 
 static void
 pipeline_marked_cb(enum queue_status st, const char *queue,
@@ -439,6 +564,10 @@ pipeline_marked_cb(enum queue_status st, const char *queue,
             "; a tombstone keeps a late copy out" : "");
         break;
     case QUEUE_UNAVAILABLE:
+        if (job->d->spool != NULL) {
+            pipeline_mark_spool(job);
+            return;
+        }
         res = PIPELINE_UNAVAILABLE;
         log_item_warnx(job->id, "%s not recorded: redis unavailable", what);
         metrics_add(m, "inboxd_items_failed_total", "reason", "unavailable",
@@ -451,10 +580,7 @@ pipeline_marked_cb(enum queue_status st, const char *queue,
         metrics_add(m, "inboxd_items_failed_total", "reason", "error", 1);
         break;
     }
-    job->cb(res, job->id, job->arg);
-    job->d->inflight--;
-    xfree(job->id);
-    xfree(job);
+    pipeline_mark_finish(job, res);
 }
 
 void
@@ -464,7 +590,10 @@ pipeline_mark(struct daemon *d, const char *id, enum queue_mark mark,
     struct pipeline_mark_job *job;
 
     if ((job = xcalloc(1, sizeof(*job))) == NULL ||
-        (job->id = xstrdup(id)) == NULL) {
+        (job->id = xstrdup(id)) == NULL ||
+        (actor != NULL && (job->actor = xstrdup(actor)) == NULL)) {
+        if (job != NULL)
+            xfree(job->id);
         xfree(job);
         cb(PIPELINE_ERROR, id, arg);
         return;
@@ -474,7 +603,130 @@ pipeline_mark(struct daemon *d, const char *id, enum queue_mark mark,
     job->cb = cb;
     job->arg = arg;
     d->inflight++;
-    if (queue_mark(d->queue, id, mark, actor, d->cfg->queue.item_ttl_ms,
+    if (spool_is_engaged(d->spool))
+        pipeline_mark_spool(job);
+    else if (queue_mark(d->queue, id, mark, actor, d->cfg->queue.item_ttl_ms,
         pipeline_marked_cb, job) == -1)
         pipeline_marked_cb(QUEUE_UNAVAILABLE, NULL, NULL, job);
+}
+
+/* ---------------------------------------------------------- dead letters */
+
+/* A dead letter on its way; its fields are copies (the spool may need
+ * them after the caller's buffers are gone). */
+struct pipeline_dl_job {
+    struct daemon *d;
+    struct queue_deadletter dl;
+    pipeline_deadletter_cb *cb;
+    void *arg;
+};
+
+static void
+pipeline_dl_finish(struct pipeline_dl_job *job, enum pipeline_result res,
+    const char *stream_id)
+{
+    job->cb(res, stream_id, job->arg);
+    job->d->inflight--;
+    xfree((char *)(uintptr_t)job->dl.platform);
+    xfree((char *)(uintptr_t)job->dl.account);
+    xfree((char *)(uintptr_t)job->dl.delivery);
+    xfree((char *)(uintptr_t)job->dl.reason);
+    xfree((void *)(uintptr_t)job->dl.body);
+    xfree(job);
+}
+
+static void
+pipeline_dl_spooled_cb(enum spool_result res, void *arg)
+{
+    pipeline_dl_finish(arg, res == SPOOL_DURABLE ? PIPELINE_SPOOLED :
+        PIPELINE_UNAVAILABLE, NULL);
+}
+
+static void
+pipeline_dl_spool(struct pipeline_dl_job *job)
+{
+    struct spool_write w = {
+        .op = SPOOL_OP_DEADLETTER,
+        .dl = &job->dl,
+        .maxlen = job->d->cfg->queue.deadletter_maxlen,
+    };
+
+    spool_put(job->d->spool, &w, pipeline_dl_spooled_cb, job);
+}
+
+static void
+pipeline_dl_stored_cb(enum queue_status st, const char *queue,
+    const char *stream_id, void *arg)
+{
+    struct pipeline_dl_job *job = arg;
+
+    (void)queue;
+    if (st == QUEUE_UNAVAILABLE && job->d->spool != NULL) {
+        pipeline_dl_spool(job);
+        return;
+    }
+    pipeline_dl_finish(job, st == QUEUE_STORED ? PIPELINE_STORED :
+        st == QUEUE_UNAVAILABLE ? PIPELINE_UNAVAILABLE : PIPELINE_ERROR,
+        stream_id);
+}
+
+/* A copy of s (NULL stays NULL); -1 when memory ran out. */
+static int
+pipeline_dup(const char *s, const char **out)
+{
+    *out = NULL;
+    return s != NULL && (*out = xstrdup(s)) == NULL ? -1 : 0;
+}
+
+void
+pipeline_deadletter(struct daemon *d, const struct queue_deadletter *dl,
+    pipeline_deadletter_cb *cb, void *arg)
+{
+    struct pipeline_dl_job *job;
+    void *body = NULL;
+
+    if ((job = xcalloc(1, sizeof(*job))) == NULL) {
+        cb(PIPELINE_ERROR, NULL, arg);
+        return;
+    }
+    job->d = d;
+    job->cb = cb;
+    job->arg = arg;
+    d->inflight++;
+    if (pipeline_dup(dl->platform, &job->dl.platform) == -1 ||
+        pipeline_dup(dl->account, &job->dl.account) == -1 ||
+        pipeline_dup(dl->delivery, &job->dl.delivery) == -1 ||
+        pipeline_dup(dl->reason, &job->dl.reason) == -1 ||
+        (body = xmalloc(dl->len > 0 ? dl->len : 1)) == NULL) {
+        pipeline_dl_finish(job, PIPELINE_ERROR, NULL);
+        return;
+    }
+    if (dl->len > 0)
+        memcpy(body, dl->body, dl->len);
+    job->dl.body = body;
+    job->dl.len = dl->len;
+    job->dl.received_ms = dl->received_ms > 0 ? dl->received_ms :
+        util_now_ms();
+    if (spool_is_engaged(d->spool))
+        pipeline_dl_spool(job);
+    else if (queue_deadletter(d->queue, &job->dl,
+        d->cfg->queue.deadletter_maxlen, pipeline_dl_stored_cb, job) == -1)
+        pipeline_dl_stored_cb(QUEUE_UNAVAILABLE, NULL, NULL, job);
+}
+
+/* ------------------------------------------------------------ admission */
+
+bool
+pipeline_is_accepting(const struct daemon *d)
+{
+    if (d->spool == NULL)
+        return queue_is_up(d->queue);
+    return !spool_is_engaged(d->spool) || spool_is_accepting(d->spool);
+}
+
+int64_t
+pipeline_retry_after_s(const struct daemon *d)
+{
+    return d->spool != NULL ? d->cfg->spool.retry_after_s :
+        d->cfg->queue.retry_after_s;
 }

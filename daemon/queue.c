@@ -1303,10 +1303,14 @@ queue_script_new(struct queue *q, enum queue_script script,
     return cmd;
 }
 
-/* Store and update share their keys and first seven arguments. */
+/*
+ * Store and update share their keys and first seven arguments; at_ms is
+ * the time they record (0: now).
+ */
 static int
 queue_item_args(struct queue *q, struct queue_cmd *cmd, const char *item_id,
-    const char *queue, const char *json, size_t jsonlen, int64_t ttl_ms)
+    const char *queue, const char *json, size_t jsonlen, int64_t ttl_ms,
+    int64_t at_ms)
 {
     cmd->nkeys = 3;
     if (queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
@@ -1315,7 +1319,8 @@ queue_item_args(struct queue *q, struct queue_cmd *cmd, const char *item_id,
         queue_cmd_arg(cmd, json, jsonlen) == -1 ||
         queue_cmd_str(cmd, queue) == -1 ||
         queue_cmd_num(cmd, queue_ttl_s(ttl_ms)) == -1 ||
-        queue_cmd_num(cmd, (long long)util_now_ms()) == -1 ||
+        queue_cmd_num(cmd, (long long)(at_ms > 0 ? at_ms : util_now_ms())) ==
+        -1 ||
         queue_cmd_str(cmd, queue_group(q)) == -1 ||
         queue_cmd_str(cmd, item_id) == -1 ||
         queue_cmd_num(cmd, (long long)q->ingest_maxlen) == -1)
@@ -1369,7 +1374,8 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
     if ((cmd = queue_script_new(q, QUEUE_SCRIPT_STORE, item_id, queue, cb,
         arg)) == NULL)
         return queue_submit(q, NULL, item_id);
-    ok = queue_item_args(q, cmd, item_id, queue, json, jsonlen, ttl_ms) == 0;
+    ok = queue_item_args(q, cmd, item_id, queue, json, jsonlen, ttl_ms,
+        o != NULL ? o->received_ms : 0) == 0;
     if (ok && (o != NULL || act != NULL)) {
         /* ARGV[4] is the received-at time queue_item_args just wrote. */
         ok = (o != NULL ? queue_cmd_num(cmd, queue_prio(strtoll(
@@ -1404,7 +1410,7 @@ queue_update(struct queue *q, const char *item_id, const char *queue,
         return -1;
     if ((cmd = queue_script_new(q, QUEUE_SCRIPT_UPDATE, item_id, queue, cb,
         arg)) != NULL && (queue_item_args(q, cmd, item_id, queue, json,
-        jsonlen, ttl_ms) == -1 ||
+        jsonlen, ttl_ms, 0) == -1 ||
         queue_cmd_str(cmd, restore ? "restore" : "edit") == -1)) {
         queue_cmd_free(cmd);
         cmd = NULL;
@@ -1466,7 +1472,8 @@ queue_deadletter(struct queue *q, const struct queue_deadletter *dl,
         queue_cmd_str(cmd, "reason") == -1 ||
         queue_cmd_str(cmd, dl->reason) == -1 ||
         queue_cmd_str(cmd, "received_at") == -1 ||
-        queue_cmd_num(cmd, (long long)util_now_ms()) == -1 ||
+        queue_cmd_num(cmd, (long long)(dl->received_ms > 0 ?
+        dl->received_ms : util_now_ms())) == -1 ||
         (dl->account != NULL && (queue_cmd_str(cmd, "account") == -1 ||
         queue_cmd_str(cmd, dl->account) == -1)) ||
         (dl->delivery != NULL && (queue_cmd_str(cmd, "delivery") == -1 ||

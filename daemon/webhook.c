@@ -15,7 +15,8 @@
  * A body the parser did not fully understand still has its understood
  * events applied, and the body itself goes to the dead-letter stream with
  * the parser's reason. The platform is answered once, when every write
- * has been answered: its success reply when all of them were, 503 or 500
+ * has been answered: its success reply when all of them were (stored in
+ * Redis, or kept in the local spool while Redis is away), 503 or 500
  * otherwise, so that it delivers again. A batch holds one count on
  * itself while it dispatches, so writes answered at once (Redis down)
  * cannot finish it early.
@@ -203,23 +204,20 @@ webhook_mark_cb(enum pipeline_result res, const char *id, void *arg)
 }
 
 static void
-webhook_deadletter_cb(enum queue_status st, const char *queue,
-    const char *stream_id, void *arg)
+webhook_deadletter_cb(enum pipeline_result res, const char *stream_id,
+    void *arg)
 {
     struct webhook_job *job = arg;
 
-    (void)queue;
-    job->d->inflight--;
-    if (st == QUEUE_STORED) {
+    if (res == PIPELINE_STORED)
         log_debug("webhook", "dead letter stored as %s", stream_id);
-        webhook_result(job, PIPELINE_STORED);
-    } else {
+    else if (res == PIPELINE_SPOOLED)
+        log_debug("webhook", "dead letter spooled");
+    else
         log_warnx("%s %s: the dead letter was not stored (%s)",
             job->platform, job->polled ? "poll" : "webhook",
-            queue_strstatus(st));
-        webhook_result(job, st == QUEUE_UNAVAILABLE ? PIPELINE_UNAVAILABLE :
-            PIPELINE_ERROR);
-    }
+            res == PIPELINE_UNAVAILABLE ? "unavailable" : "error");
+    webhook_result(job, res);
 }
 
 /* ---------------------------------------------------------------------
@@ -292,10 +290,7 @@ webhook_deadletter(struct webhook_job *job, const struct webhook_batch *b)
         dl.reason);
     job->pending++;
     job->writes++;
-    d->inflight++;
-    if (queue_deadletter(d->queue, &dl, d->cfg->queue.deadletter_maxlen,
-        webhook_deadletter_cb, job) == -1)
-        webhook_deadletter_cb(QUEUE_UNAVAILABLE, NULL, NULL, job);
+    pipeline_deadletter(d, &dl, webhook_deadletter_cb, job);
 }
 
 void
@@ -341,8 +336,9 @@ webhook_answer_cb(enum pipeline_result res, unsigned writes, void *arg)
     } else if (res == PIPELINE_UNAVAILABLE) {
         r.status = 503;
         r.code = "store_unavailable";
-        r.message = "the item store (Redis) is unreachable; send it again "
-            "later";
+        r.message = a->d->spool != NULL ? "the item store (Redis) is "
+            "unreachable and the local spool is full; send it again later" :
+            "the item store (Redis) is unreachable; send it again later";
         result = "unavailable";
     }
     metrics_add2(a->d->metrics, "inboxd_webhook_deliveries_total",

@@ -237,6 +237,14 @@ struct config {
         int64_t drain_timeout_ms;
     } shutdown;
 
+    /* The local spool while Redis is away (spool.h): off without dir. */
+    struct {
+        char *dir;              /* absolute; NULL: no spool */
+        uint64_t max_bytes;     /* every segment together */
+        uint64_t segment_bytes; /* where a new segment file starts */
+        int64_t retry_after_s;  /* Retry-After of a 503 when it refuses */
+    } spool;
+
     char *user;                 /* run as this user once bound; NULL: stay */
 
     /* The web inbox (web.h): served when web.listen is set. */

@@ -20,6 +20,7 @@ struct http;
 struct metrics;
 struct poller;
 struct queue;
+struct spool;
 
 struct daemon {
     struct event_base *base;
@@ -27,6 +28,7 @@ struct daemon {
     struct config *cfg;         /* current snapshot; the daemon's reference */
     struct http *http;
     struct queue *queue;
+    struct spool *spool;        /* writes while Redis is away; NULL: none */
     struct metrics *metrics;
     struct desk *desk;          /* the responders' API (desk.h) */
     struct events *events;      /* GET /v1/events, the live stream */

@@ -5,7 +5,14 @@
  * routes it, stores it through queue, and reports back once Redis has
  * answered. Edits and restores of stored items take the same way;
  * deletes and hides of stored items (no item, only its id) go straight
- * to Redis through pipeline_mark.
+ * to Redis through pipeline_mark, and bodies not understood through
+ * pipeline_deadletter.
+ *
+ * With a spool configured (spool.h), a write goes to the spool instead
+ * while Redis is unreachable or the spool still holds older writes, and
+ * when Redis drops a write in flight; it is reported once it is synced
+ * to disk (PIPELINE_SPOOLED), and Redis gets it when the spool is
+ * replayed.
  */
 #ifndef INBOXD_PIPELINE_H
 #define INBOXD_PIPELINE_H
@@ -21,7 +28,8 @@ enum pipeline_stage {
     PIPELINE_CLASSIFIED,    /* rules ran; categories and hits attached */
     PIPELINE_ROUTED,        /* destination queue chosen */
     PIPELINE_STORING,       /* sent to Redis, waiting for its answer */
-    PIPELINE_DONE,          /* stored, or found to be a duplicate */
+    PIPELINE_SPOOLING,      /* in the spool, waiting for its fsync */
+    PIPELINE_DONE,          /* stored, spooled, or found a duplicate */
     PIPELINE_FAILED,        /* not stored; the sender must retry */
 };
 
@@ -37,6 +45,10 @@ enum pipeline_result {
     PIPELINE_IGNORED,       /* nothing to change: the item is deleted (an
                                edit or a late copy of it), is already so,
                                or was never stored (hide) */
+    PIPELINE_SPOOLED,       /* durable in the local spool, not yet in
+                               Redis (it gets it in order once back):
+                               answer success; what Redis will say of it
+                               (stored, duplicate...) is not known yet */
 };
 
 /*
@@ -68,7 +80,9 @@ enum pipeline_op {
 /*
  * pipeline_submit for any op. Results: NEW gives STORED, DUPLICATE or
  * IGNORED (deleted); EDIT and RESTORE give UPDATED, STORED (was unknown,
- * or restored into its queue) or IGNORED (an edit of a deleted item).
+ * or restored into its queue) or IGNORED (an edit of a deleted item);
+ * any of them SPOOLED, UNAVAILABLE (Redis away and no spool, or the spool
+ * refused) or ERROR.
  */
 void pipeline_submit_op(struct daemon *d, struct item *it,
     enum pipeline_op op, pipeline_done_cb *cb, void *arg);
@@ -81,11 +95,36 @@ typedef void pipeline_mark_cb(enum pipeline_result res, const char *id,
  * Record a delete, hide or unhide of item id (copied; actor too, may be
  * NULL) with queue_mark. cb fires exactly once, possibly before this
  * returns: UPDATED, IGNORED (already so, or unknown: a delete of an
- * unknown id leaves a tombstone), UNAVAILABLE or ERROR. d->inflight
- * counts it until then.
+ * unknown id leaves a tombstone), SPOOLED, UNAVAILABLE or ERROR.
+ * d->inflight counts it until then.
  */
 void pipeline_mark(struct daemon *d, const char *id, enum queue_mark mark,
     const char *actor, pipeline_mark_cb *cb, void *arg);
+
+/*
+ * Called once when a dead letter is kept or failed: STORED (stream_id:
+ * its entry, borrowed for the call), SPOOLED, UNAVAILABLE or ERROR.
+ */
+typedef void pipeline_deadletter_cb(enum pipeline_result res,
+    const char *stream_id, void *arg);
+
+/*
+ * Keep dl (every field copied) in the dead-letter stream, trimmed to
+ * queues.deadletter_maxlen, or in the spool. cb fires exactly once,
+ * possibly before this returns. d->inflight counts it until then.
+ */
+void pipeline_deadletter(struct daemon *d, const struct queue_deadletter *dl,
+    pipeline_deadletter_cb *cb, void *arg);
+
+/*
+ * Can a write be taken now: Redis is up, or the spool takes writes.
+ * Ingest answers 503 at once when not, without classifying.
+ */
+bool pipeline_is_accepting(const struct daemon *d);
+
+/* The Retry-After, in seconds, of a 503 for an UNAVAILABLE write:
+ * spool.retry_after with a spool (it refused), else queues.retry_after. */
+int64_t pipeline_retry_after_s(const struct daemon *d);
 
 /*
  * Classify and route without storing (inboxd classify, tests): attaches

@@ -96,6 +96,10 @@ struct queue_store_opts {
     const char *conv;
     /* An outbound action asked for with the item; NULL: none. */
     const struct queue_auto_action *act;
+    /* When inboxd received the item, in ms (0: now): a store replayed
+     * from the spool keeps its intake time, which the desk and the
+     * escalation timers count from. */
+    int64_t received_ms;
 };
 
 /*
@@ -147,6 +151,7 @@ struct queue_deadletter {
     const char *reason;         /* the parser's error line */
     const void *body;           /* the raw bytes as received */
     size_t len;
+    int64_t received_ms;        /* when, in ms; 0: now */
 };
 
 /*

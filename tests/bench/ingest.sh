@@ -19,15 +19,8 @@ redis-benchmark -s "$DIR/redis.sock" -c "$CONNS" -n 200000 -q \
     XADD bench:ceiling '*' id facebook:bench 2>/dev/null | tr '\r' '\n' | grep -i "per second" | tail -1
 
 echo "== inboxd: wrk, 1 thread, $CONNS connections, ${SECS}s"
-OUT=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s tests/bench/post_item.lua \
-    "http://127.0.0.1:$PORT/v1/items")
-LINE=$(echo "$OUT" | grep '^BENCH')
+bench_wrk "$SECS"
 echo "$LINE"
-req=$(echo "$LINE" | sed 's/.*requests=\([0-9]*\).*/\1/')
-non2xx=$(echo "$LINE" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
-secs=$(echo "$LINE" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
-p99=$(echo "$LINE" | sed 's/.*p99_ms=\([0-9.]*\).*/\1/')
-acked=$((req - non2xx))
 stored=$(redis-cli -s "$DIR/redis.sock" XLEN inboxd:ingest)
 rate=$(awk -v a="$acked" -v s="$secs" 'BEGIN { printf "%.0f", a / s }')
 echo "acknowledged=$acked stored=$stored items/s=$rate p99_ms=$p99"

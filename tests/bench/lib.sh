@@ -2,10 +2,13 @@
 # a private redis-server (AOF, fsync every second) on a Unix socket and
 # inboxd on a free loopback port, with the shipped rules (or RULES_DIR).
 # Sets DIR and PORT; the EXIT trap stops both and removes DIR.
+# BENCH_EXTRA_YML, when set, is appended to inboxd's config; the build goes
+# to BENCH_BUILD_DIR (default build-bench).
 # shellcheck shell=sh
 contrib/install-deps.sh
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DINBOXD_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target inboxd >/dev/null
+BUILD=${BENCH_BUILD_DIR:-build-bench}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DINBOXD_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j "$(nproc)" --target inboxd >/dev/null
 
 DIR=$(mktemp -d /tmp/inboxd-bench.XXXXXX)
 cleanup() {
@@ -45,11 +48,25 @@ routes:
     category: question
 log:
   level: warn
+${BENCH_EXTRA_YML:-}
 YML
-BENCH_TOKEN=bench-token ${INBOXD_WRAP:-} ${INBOXD_BIN:-build-bench/inboxd} -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
+BENCH_TOKEN=bench-token ${INBOXD_WRAP:-} "$BUILD"/inboxd -c "$DIR/inboxd.yml" 2>"$DIR/inboxd.log" &
 echo $! > "$DIR/inboxd.pid"
 # START_TRIES: a daemon under valgrind needs far longer than 10 s to load.
 for _ in $(seq "${START_TRIES:-100}"); do
     curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1
 done
 
+# bench_wrk SECS: wrk (1 thread, $CONNS connections) posts unique items
+# for SECS seconds; sets LINE (its BENCH line), req, non2xx, acked, secs
+# and p99.
+# shellcheck disable=SC2034  # read by the scripts that source this one
+bench_wrk() {
+    LINE=$(wrk -t1 -c"$CONNS" -d"$1s" --latency -s tests/bench/post_item.lua \
+        "http://127.0.0.1:$PORT/v1/items" | grep '^BENCH')
+    req=$(echo "$LINE" | sed 's/.*requests=\([0-9]*\).*/\1/')
+    non2xx=$(echo "$LINE" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
+    secs=$(echo "$LINE" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
+    p99=$(echo "$LINE" | sed 's/.*p99_ms=\([0-9.]*\).*/\1/')
+    acked=$((req - non2xx))
+}

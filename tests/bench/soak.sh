@@ -22,14 +22,9 @@ echo "== soak: $rounds rounds of ${ROUND}s, $CONNS connections"
 printf '%-6s %10s %10s %9s %9s\n' round requests items/s p99_ms rss_kib
 i=1
 while [ "$i" -le "$rounds" ]; do
-    OUT=$(wrk -t1 -c"$CONNS" -d"${ROUND}s" --latency \
-        -s tests/bench/post_item.lua "http://127.0.0.1:$PORT/v1/items")
-    LINE=$(echo "$OUT" | grep '^BENCH')
-    req=$(echo "$LINE" | sed 's/.*requests=\([0-9]*\).*/\1/')
-    non2xx=$(echo "$LINE" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
-    p99=$(echo "$LINE" | sed 's/.*p99_ms=\([0-9.]*\).*/\1/')
+    bench_wrk "$ROUND"
     rss=$(ps -o rss= -p "$PID" | tr -d ' ')
-    total=$((total + req - non2xx))
+    total=$((total + acked))
     printf '%-6s %10s %10s %9s %9s\n' "$i" "$req" "$((req / ROUND))" \
         "$p99" "$rss"
     [ "$i" -eq 2 ] && base=$rss

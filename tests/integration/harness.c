@@ -298,6 +298,24 @@ it_redis_hget(const struct it_redis *r, const char *key, const char *field)
     return v;
 }
 
+long long
+it_redis_xlen(const struct it_redis *r, const char *key)
+{
+    redisContext *c = it_redis_connect(r);
+    redisReply *rep;
+    long long n = -1;
+
+    if (c == NULL)
+        return -1;
+    rep = redisCommand(c, "XLEN %s", key);
+    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+        n = rep->integer;
+    if (rep != NULL)
+        freeReplyObject(rep);
+    redisFree(c);
+    return n;
+}
+
 char *
 it_redis_addr(const struct it_redis *r)
 {

@@ -66,6 +66,9 @@ redisContext *it_redis_connect(const struct it_redis *r);
 char *it_redis_hget(const struct it_redis *r, const char *key,
     const char *field);
 
+/* XLEN key over a fresh connection; -1 when Redis cannot be reached. */
+long long it_redis_xlen(const struct it_redis *r, const char *key);
+
 /*
  * tmpl with every occurrence of name replaced by value, as a new string
  * (xfree it): a config template's own placeholders, besides the {{...}}

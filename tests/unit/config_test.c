@@ -994,8 +994,44 @@ out:
     return rc;
 }
 
+/*
+ * spool: off by default; dir relative to the file, not created or
+ * checked at load (the daemon makes it); its size keys must agree.
+ */
+static int
+test_spool_keys(void)
+{
+    struct config *cfg = config_test_load("spool.yml");
+    struct config *def = config_test_load("defaults.yml");
+    char diff[256];
+    char *err = NULL;
+    int rc = 0;
+
+    CHECK(cfg != NULL && def != NULL);
+    CHECK(def->spool.dir == NULL);
+    CHECK(def->spool.max_bytes == 256u << 20);
+    CHECK(def->spool.segment_bytes == 4u << 20);
+    CHECK(def->spool.retry_after_s == 30);
+    CHECK_STR(cfg->spool.dir, DATA "spool_here");
+    CHECK(cfg->spool.max_bytes == 1u << 20);
+    CHECK(cfg->spool.segment_bytes == 64u << 10);
+    CHECK(cfg->spool.retry_after_s == 60);
+    config_diff_immutable(def, cfg, diff, sizeof(diff));
+    CHECK_STR(diff, "spool.dir");
+    err = config_test_errors("bad_spool.yml");
+    CHECK_CONTAINS(err, "bad_spool.yml:4:9: spool.dir: must not be empty\n");
+    CHECK_CONTAINS(err, "spool.segment_bytes: must not be above "
+        "spool.max_bytes\n");
+out:
+    xfree(err);
+    config_unref(cfg);
+    config_unref(def);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "limits_keys", test_limits_keys },
+    { "spool_keys", test_spool_keys },
     { "web_keys", test_web_keys },
     { "good", test_good },
     { "defaults", test_defaults },
