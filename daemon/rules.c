@@ -403,28 +403,6 @@ rules_check_examples(struct rules *r, struct rules_errs *errs, bool metas)
 /* Evaluation                                                          */
 /* ------------------------------------------------------------------ */
 
-static json_t *
-rules_hit_json(const struct rules *r, const struct rules_rule *rule,
-    const char *text)
-{
-    char clean[RULES_MATCH_MAX * 3 + 1];
-    size_t n = rules_utf8_cut(text + rule->start, rule->end - rule->start,
-        RULES_MATCH_MAX);
-    json_t *h;
-
-    n = rules_utf8_clean(clean, text + rule->start, n);
-    h = json_pack("{s:s, s:s, s:f, s:I, s:I, s:s%}", "rule", rule->id,
-        "category", r->cats[rule->category].name, "score", rule->score,
-        "start", (json_int_t)rule->start, "end", (json_int_t)rule->end,
-        "match", clean, n);
-    if (h != NULL && rule->shadow &&
-        json_object_set_new(h, "shadow", json_true()) == -1) {
-        json_decref(h);
-        return NULL;
-    }
-    return h;
-}
-
 /* Categories with a hit in seen, highest sum first, then by name. */
 static size_t
 rules_sorted_categories(struct rules *r, const double *sums,
@@ -451,33 +429,21 @@ rules_sorted_categories(struct rules *r, const double *sums,
     return n;
 }
 
-/* {"categories": [...], "scores": {...}} parts for one set of sums. */
-static int
+/* The scores of one set of sums, sorted, into out; how many. */
+static size_t
 rules_decide(struct rules *r, const double *sums, const unsigned char *seen,
-    json_t **catsp, json_t **scoresp)
+    struct rules_score *out)
 {
-    size_t ncat = rules_sorted_categories(r, sums, seen);
-    json_t *cats = json_array(), *scores = json_object();
+    size_t n = rules_sorted_categories(r, sums, seen);
 
-    if (cats == NULL || scores == NULL)
-        goto fail;
-    for (size_t i = 0; i < ncat; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct rules_category *c = &r->cats[r->order[i]];
-        double sum = sums[r->order[i]];
 
-        if (json_object_set_new(scores, c->name, json_real(sum)) == -1)
-            goto fail;
-        if (sum + RULES_EPSILON >= c->threshold &&
-            json_array_append_new(cats, json_string(c->name)) == -1)
-            goto fail;
+        out[i].category = c->name;
+        out[i].score = sums[r->order[i]];
+        out[i].decided = out[i].score + RULES_EPSILON >= c->threshold;
     }
-    *catsp = cats;
-    *scoresp = scores;
-    return 0;
-fail:
-    json_decref(cats);
-    json_decref(scores);
-    return -1;
+    return n;
 }
 
 /* One pattern rule on the item; a hit goes on the hit list. */
@@ -529,8 +495,9 @@ rules_eval_meta(struct rules *r, struct rules_rule *rule,
     return true;
 }
 
-json_t *
-rules_eval(struct rules *r, const struct item *it)
+int
+rules_classify(struct rules *r, const struct item *it,
+    struct rules_verdict *v)
 {
     const char *text = item_text(it), *lang = item_lang(it), *key;
     const char *id = item_id(it);
@@ -538,10 +505,8 @@ rules_eval(struct rules *r, const struct item *it)
     double *sums, *ssums;
     unsigned char *seen, *sseen;
     struct rules_subject sj;
-    json_t *res = NULL, *hits = NULL, *cats = NULL, *scores = NULL;
-    json_t *scats = NULL, *sscores = NULL;
-    bool any_shadow = false;
 
+    memset(v, 0, sizeof(*v));
     if (lang == NULL || *lang == '\0')
         lang = lang_detect(text, len);
     /* Items come in a few languages: keep the answer for the last one. */
@@ -555,7 +520,7 @@ rules_eval(struct rules *r, const struct item *it)
         r->file_ok_valid = strlen(key) < sizeof(r->file_ok_lang);
     }
     if (rules_subject_init(r, &sj, text, len, r->ntext > 0) == -1)
-        return NULL;
+        return -1;
     sj.it = it;
     sj.lang = lang;
     if (++r->gen == 0) {
@@ -585,17 +550,16 @@ rules_eval(struct rules *r, const struct item *it)
     sseen = r->seen + r->ncats;
     memset(r->sums, 0, 2 * r->ncats * sizeof(*r->sums));
     memset(r->seen, 0, 2 * r->ncats);
-    if ((hits = json_array()) == NULL)
-        goto fail;
     /* Both lists are in rule order; merge them so hits are too. */
     for (p = m = 0; p < nhits || m < nmeta;) {
         size_t idx = m == nmeta || (p < nhits && r->hitlist[p] <
             r->cand[m]) ? r->hitlist[p++] : r->cand[m++];
         struct rules_rule *rule = &r->rules[idx];
+        struct rules_hit *h = &r->vhits[v->nhits++];
 
         if (rule->shadow) {
             rule->shadow_hits++;
-            any_shadow = true;
+            v->shadow = true;
         } else {
             rule->hits++;
             sums[rule->category] += rule->score;
@@ -603,24 +567,105 @@ rules_eval(struct rules *r, const struct item *it)
         }
         ssums[rule->category] += rule->score;
         sseen[rule->category] = 1;
-        if (json_array_append_new(hits, rules_hit_json(r, rule,
+        h->rule = rule->id;
+        h->category = r->cats[rule->category].name;
+        h->score = rule->score;
+        h->start = rule->start;
+        h->end = rule->end;
+        h->shadow = rule->shadow;
+    }
+    v->lang = lang;
+    v->hits = r->vhits;
+    v->scores = r->vscores;
+    v->nscores = rules_decide(r, sums, seen, r->vscores);
+    if (v->shadow) {
+        v->shadow_scores = r->vscores + r->ncats;
+        v->nshadow_scores = rules_decide(r, ssums, sseen,
+            r->vscores + r->ncats);
+    }
+    return 0;
+}
+
+size_t
+rules_hit_match_len(const struct rules_hit *h, const char *text)
+{
+    return rules_utf8_cut(text + h->start, h->end - h->start,
+        RULES_MATCH_MAX);
+}
+
+static json_t *
+rules_hit_json(const struct rules_hit *hit, const char *text)
+{
+    char clean[RULES_MATCH_MAX * 3 + 1];
+    size_t n = rules_utf8_clean(clean, text + hit->start,
+        rules_hit_match_len(hit, text));
+    json_t *h;
+
+    h = json_pack("{s:s, s:s, s:f, s:I, s:I, s:s%}", "rule", hit->rule,
+        "category", hit->category, "score", hit->score,
+        "start", (json_int_t)hit->start, "end", (json_int_t)hit->end,
+        "match", clean, n);
+    if (h != NULL && hit->shadow &&
+        json_object_set_new(h, "shadow", json_true()) == -1) {
+        json_decref(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* {"categories": [...], "scores": {...}} parts for one set of scores. */
+static int
+rules_scores_json(const struct rules_score *sc, size_t n, json_t **catsp,
+    json_t **scoresp)
+{
+    json_t *cats = json_array(), *scores = json_object();
+
+    if (cats == NULL || scores == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (json_object_set_new(scores, sc[i].category,
+            json_real(sc[i].score)) == -1)
+            goto fail;
+        if (sc[i].decided && json_array_append_new(cats,
+            json_string(sc[i].category)) == -1)
+            goto fail;
+    }
+    *catsp = cats;
+    *scoresp = scores;
+    return 0;
+fail:
+    json_decref(cats);
+    json_decref(scores);
+    return -1;
+}
+
+json_t *
+rules_verdict_json(const struct rules_verdict *v, const char *text)
+{
+    json_t *res = NULL, *hits = NULL, *cats = NULL, *scores = NULL;
+    json_t *scats = NULL, *sscores = NULL;
+
+    if ((hits = json_array()) == NULL)
+        goto fail;
+    for (size_t i = 0; i < v->nhits; i++) {
+        if (json_array_append_new(hits, rules_hit_json(&v->hits[i],
             text)) == -1)
             goto fail;
     }
-
-    if (rules_decide(r, sums, seen, &cats, &scores) == -1)
+    if (rules_scores_json(v->scores, v->nscores, &cats, &scores) == -1)
         goto fail;
-    res = json_pack("{s:o, s:o, s:o, s:o}", "lang", lang ?
-        json_string(lang) : json_null(), "categories", cats, "scores",
+    res = json_pack("{s:o, s:o, s:o, s:o}", "lang", v->lang ?
+        json_string(v->lang) : json_null(), "categories", cats, "scores",
         scores, "hits", hits);
     /* json_pack's "o" steals even on failure. */
     cats = scores = hits = NULL;
     if (res == NULL)
         goto fail;
-    if (any_shadow) {
-        if (rules_decide(r, ssums, sseen, &scats, &sscores) == -1 ||
-            json_object_set_new(res, "shadow", json_pack("{s:o, s:o}",
-            "categories", scats, "scores", sscores)) == -1)
+    if (v->shadow) {
+        if (rules_scores_json(v->shadow_scores, v->nshadow_scores, &scats,
+            &sscores) == -1 || json_object_set_new(res, "shadow",
+            json_pack("{s:o, s:o}", "categories", scats, "scores",
+            sscores)) == -1)
             goto fail;
         scats = sscores = NULL;
     }
@@ -633,6 +678,16 @@ fail:
     json_decref(scats);
     json_decref(sscores);
     return NULL;
+}
+
+json_t *
+rules_eval(struct rules *r, const struct item *it)
+{
+    struct rules_verdict v;
+
+    if (rules_classify(r, it, &v) == -1)
+        return NULL;
+    return rules_verdict_json(&v, item_text(it));
 }
 
 /* ------------------------------------------------------------------ */

@@ -204,6 +204,8 @@ struct rules {
     size_t *always_list;            /* enabled pattern rules with always */
     size_t nalways;
     size_t *metas;      /* enabled meta rules, in order */
+    struct rules_hit *vhits;        /* rules_classify's answer */
+    struct rules_score *vscores;    /* counted, then with shadow hits */
 };
 
 /* One eval's view of an item (or of an example text). */

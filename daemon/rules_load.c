@@ -634,7 +634,10 @@ rules_prepare(struct rules *r, const struct rules_limits *lim)
         (r->hitlist = xcalloc(r->nrules + 1, sizeof(size_t))) == NULL ||
         (r->cand = xcalloc(r->nrules + 1, sizeof(size_t))) == NULL ||
         (r->always_list = xcalloc(r->nrules + 1, sizeof(size_t))) == NULL ||
-        (r->metas = xcalloc(nmeta + 1, sizeof(size_t))) == NULL)
+        (r->metas = xcalloc(nmeta + 1, sizeof(size_t))) == NULL ||
+        (r->vhits = xcalloc(r->nrules + 1, sizeof(*r->vhits))) == NULL ||
+        (r->vscores = xcalloc(2 * r->ncats + 1, sizeof(*r->vscores))) ==
+        NULL)
         return -1;
     r->nmeta = 0;
     for (size_t i = 0; i < r->nrules; i++) {
@@ -725,5 +728,7 @@ rules_free(struct rules *r)
     xfree(r->cand);
     xfree(r->always_list);
     xfree(r->metas);
+    xfree(r->vhits);
+    xfree(r->vscores);
     xfree(r);
 }
