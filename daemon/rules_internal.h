@@ -293,6 +293,14 @@ int rules_check_examples(struct rules *r, struct rules_errs *errs,
 #define RULES_REQ_AND 1u
 #define RULES_REQ_OR 2u
 
+/*
+ * An atom may begin and end with the byte RULES_REQ_EDGE, a word edge:
+ * the character next to the atom on that side, if any, is not a word
+ * character (so "\xffok\xff" is "ok" as a whole word). Only short atoms
+ * carry them; rules_atom_edges_ok checks them where the literal was found.
+ */
+#define RULES_REQ_EDGE 0xffu
+
 struct rules_req {
     uint32_t *ops;
     size_t nops;
@@ -305,6 +313,15 @@ int rules_req_build(const char *src, size_t len, uint32_t capture_count,
     struct rules_req *out, const char **why);
 void rules_req_free(struct rules_req *q);
 typedef bool rules_atom_fn(const char *atom, size_t len, void *arg);
+/* An atom's literal (*core, returned length) and its edge marks. */
+size_t rules_atom_core(const char *atom, size_t len, const char **core,
+    bool *left, bool *right);
+/* Do the characters around text[from, to) meet the edge marks? */
+bool rules_atom_edges_ok(const char *text, size_t len, size_t from,
+    size_t to, bool left, bool right);
+/* Does the (folded) text hold the atom, edge marks met? */
+bool rules_atom_in(const char *text, size_t len, const char *atom,
+    size_t alen);
 bool rules_req_eval(const struct rules_req *q, rules_atom_fn *fn,
     void *arg);
 /*

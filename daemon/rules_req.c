@@ -245,12 +245,33 @@ struct rules_rq_node {
     size_t nkids;
 };
 
+/*
+ * Word edges. A byte RULES_REQ_EDGE in an exact string marks a place
+ * where the text, on the side away from the letter next to it, holds no
+ * word character (or ends): a \b, or the edge of a \s, ^ or $. Only a
+ * mark at either end of an atom, next to a word character, is kept
+ * (rules_rq_atom): it lets short words ("ok", "tu", "да") filter as
+ * whole words, which they would never do as bare substrings.
+ *
+ * For that, each subexpression also says whether its matches start and
+ * end next to a non-word character: nws, "the character a match starts
+ * with is not a word character, or there is none"; nwe, "the character
+ * before the end of a match is not a word character, or there is none".
+ * RULES_RQ_NW_PASS: as the text around it has it (zero width: \b,
+ * lookarounds, or a repeat that may match nothing).
+ */
+#define RULES_RQ_NW_NO 0
+#define RULES_RQ_NW_YES 1
+#define RULES_RQ_NW_PASS 2
+
 /* What a subexpression can match: an exact set, or a formula. */
 struct rules_rq_info {
     bool exact;
     struct rules_rq_str *set;
     size_t n;
     struct rules_rq_node *match;
+    unsigned char nws;
+    unsigned char nwe;
 };
 
 static struct rules_rq_node rules_rq_true_node = {
@@ -281,7 +302,47 @@ rules_rq_exact1(struct rules_rq_arena *a, const char *s, size_t len)
 static struct rules_rq_info
 rules_rq_empty(struct rules_rq_arena *a)
 {
-    return rules_rq_exact1(a, "", 0);
+    struct rules_rq_info r = rules_rq_exact1(a, "", 0);
+
+    r.nws = r.nwe = RULES_RQ_NW_PASS;
+    return r;
+}
+
+/* A zero-width assertion: nothing to match, flags as given. */
+static struct rules_rq_info
+rules_rq_assert(struct rules_rq_arena *a, unsigned char nws,
+    unsigned char nwe)
+{
+    struct rules_rq_info r = rules_rq_empty(a);
+
+    r.nws = nws;
+    r.nwe = nwe;
+    return r;
+}
+
+/* Two subexpressions' flags, either of which may be the one that matched. */
+static unsigned char
+rules_rq_nw_either(unsigned char x, unsigned char y)
+{
+    if (x == RULES_RQ_NW_NO || y == RULES_RQ_NW_NO)
+        return RULES_RQ_NW_NO;
+    return x == RULES_RQ_NW_PASS || y == RULES_RQ_NW_PASS ?
+        RULES_RQ_NW_PASS : RULES_RQ_NW_YES;
+}
+
+/* Is a code point a word character for pcre2 (UCP) in every version:
+ * a letter, a digit or number, or '_'? */
+static bool
+rules_rq_word_cp(uint32_t cp)
+{
+    utf8proc_category_t c;
+
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
+            (cp >= 'A' && cp <= 'Z') || cp == '_';
+    c = utf8proc_category((int32_t)cp);
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+        (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
 }
 
 /* An AND of x and y, flattened; extra terms dropped (that only weakens
@@ -344,24 +405,17 @@ rules_rq_or(struct rules_rq_arena *a, struct rules_rq_node **v, size_t n)
     return o;
 }
 
-/*
- * Is an atom worth looking for? Three bytes or more; or shorter but made
- * only of punctuation and symbols ("?", "$$", "？", "€"), which are rare
- * enough in comments to be worth it.
- */
+/* Only punctuation and symbols ("?", "$$", "？", "€")? */
 static bool
-rules_rq_usable(const struct rules_rq_str *a)
+rules_rq_punct(const unsigned char *u, size_t len)
 {
-    const unsigned char *u = (const unsigned char *)a->s;
     uint32_t cp;
     size_t k;
 
-    if (a->len >= RULES_RQ_ATOM_MIN)
-        return true;
-    if (a->len == 0)
+    if (len == 0)
         return false;
-    for (size_t i = 0; i < a->len; i += k) {
-        if ((k = rules_rq_utf8_decode(u + i, a->len - i, &cp)) == 0)
+    for (size_t i = 0; i < len; i += k) {
+        if ((k = rules_rq_utf8_decode(u + i, len - i, &cp)) == 0)
             return false;
         if (cp < 0x80 ? !(cp > 0x20 && cp < 0x7f && !rules_rq_isalnum_cp(cp)) :
             utf8proc_category((int32_t)cp) < UTF8PROC_CATEGORY_PC ||
@@ -369,6 +423,57 @@ rules_rq_usable(const struct rules_rq_str *a)
             return false;
     }
     return true;
+}
+
+/*
+ * The atom to look for when a match holds the exact string s, or one of
+ * length 0 when none is worth looking for. Marks inside s are dropped,
+ * and so are marks at its ends unless the letter next to them is a word
+ * character. What is worth it: three characters or more; a word of one
+ * or two characters marked at both ends (or, two, at one), as in
+ * \b(?:ok|no)\b, which the scan then checks (rules_atom_edges_ok); three
+ * bytes or more (two Cyrillic letters); punctuation and symbols, rare
+ * enough in comments ("?", "€").
+ */
+static struct rules_rq_str
+rules_rq_atom(struct rules_rq_arena *a, const struct rules_rq_str *s)
+{
+    const unsigned char *u = (const unsigned char *)s->s;
+    struct rules_rq_str none = { "", 0 };
+    size_t n = 0, chars = 0, k;
+    uint32_t first = 0, last = 0;
+    bool left, right;
+    char *out;
+
+    if (s->len == 0 || (out = rules_rq_alloc(a, s->len + 1)) == NULL)
+        return none;
+    left = u[0] == RULES_REQ_EDGE;
+    right = u[s->len - 1] == RULES_REQ_EDGE;
+    out[n++] = (char)RULES_REQ_EDGE;
+    for (size_t i = 0; i < s->len; i += k) {
+        k = 1;
+        if (u[i] == RULES_REQ_EDGE)
+            continue;
+        if ((k = rules_rq_utf8_decode(u + i, s->len - i, &last)) == 0)
+            return none;
+        if (chars++ == 0)
+            first = last;
+        memcpy(out + n, u + i, k);
+        n += k;
+    }
+    left = left && chars > 0 && rules_rq_word_cp(first);
+    right = right && chars > 0 && rules_rq_word_cp(last);
+    if (chars >= 3 || (!left && !right && n - 1 >= RULES_RQ_ATOM_MIN) ||
+        (!left && !right && rules_rq_punct((const unsigned char *)out + 1,
+        n - 1)))
+        return (struct rules_rq_str){ out + 1, n - 1 };
+    if (chars == 0 || (chars == 1 && !(left && right)) ||
+        (chars == 2 && !left && !right))
+        return none;
+    if (right)
+        out[n++] = (char)RULES_REQ_EDGE;
+    return left ? (struct rules_rq_str){ out, n } :
+        (struct rules_rq_str){ out + 1, n - 1 };
 }
 
 static bool
@@ -394,12 +499,16 @@ rules_rq_set_match(struct rules_rq_arena *a, const struct rules_rq_str *set,
     size_t n)
 {
     struct rules_rq_node **v;
+    struct rules_rq_str *atoms;
     size_t k = 0;
 
+    if ((atoms = rules_rq_alloc(a, n * sizeof(*atoms))) == NULL)
+        return &rules_rq_true_node;
     for (size_t i = 0; i < n; i++) {
-        if (!rules_rq_usable(&set[i]))
+        if ((atoms[i] = rules_rq_atom(a, &set[i])).len == 0)
             return &rules_rq_true_node;
     }
+    set = atoms;
     if ((v = rules_rq_alloc(a, n * sizeof(*v))) == NULL)
         return &rules_rq_true_node;
     for (size_t i = 0; i < n; i++) {
@@ -479,9 +588,12 @@ rules_rq_alt(struct rules_rq_arena *a, const struct rules_rq_info *v, size_t n)
     size_t total = 0;
     bool exact = true;
 
+    r.nws = r.nwe = n > 0 ? RULES_RQ_NW_YES : RULES_RQ_NW_NO;
     for (size_t i = 0; i < n; i++) {
         exact = exact && v[i].exact;
         total += v[i].exact ? v[i].n : 0;
+        r.nws = rules_rq_nw_either(r.nws, v[i].nws);
+        r.nwe = rules_rq_nw_either(r.nwe, v[i].nwe);
     }
     if (n == 1)
         return v[0];
@@ -500,6 +612,8 @@ rules_rq_alt(struct rules_rq_arena *a, const struct rules_rq_info *v, size_t n)
     for (size_t i = 0; i < n; i++)
         nodes[i] = rules_rq_match(a, &v[i]);
     r.exact = false;
+    r.set = NULL;
+    r.n = 0;
     r.match = rules_rq_or(a, nodes, n);
     return r;
 }
@@ -557,6 +671,8 @@ struct rules_rq_parser {
     uint32_t ncap;
     int depth;
     const char *why;    /* set: the analysis gave up */
+    bool lead;          /* for the group about to be parsed: see
+                         * struct rules_rq_seq */
 };
 
 static struct rules_rq_info rules_rq_parse_alt(struct rules_rq_parser *ps,
@@ -641,9 +757,11 @@ static struct rules_rq_info
 rules_rq_literal(struct rules_rq_parser *ps, uint32_t cp)
 {
     char buf[4];
-
-    return rules_rq_exact1(ps->a, buf,
+    struct rules_rq_info r = rules_rq_exact1(ps->a, buf,
         rules_rq_utf8_encode(rules_rq_fold_cp(cp), buf));
+
+    r.nws = r.nwe = rules_rq_word_cp(cp) ? RULES_RQ_NW_NO : RULES_RQ_NW_YES;
+    return r;
 }
 
 /* The next pattern character as a code point (the pattern is UTF-8). */
@@ -761,11 +879,28 @@ rules_rq_parse_escape(struct rules_rq_parser *ps)
     if (rules_rq_escape_char(ps, c, &cp))
         return rules_rq_literal(ps, cp);
     switch (c) {
-    case 'b': case 'B': case 'A': case 'Z': case 'z': case 'G': case 'K':
-    case 'E':
+    case 'b': {
+        static const char edge[1] = { (char)RULES_REQ_EDGE };
+        struct rules_rq_info r = rules_rq_exact1(ps->a, edge, 1);
+
+        r.nws = r.nwe = RULES_RQ_NW_PASS;
+        return r;
+    }
+    case 'A':
+        return rules_rq_assert(ps->a, RULES_RQ_NW_PASS, RULES_RQ_NW_YES);
+    case 'Z': case 'z':
+        return rules_rq_assert(ps->a, RULES_RQ_NW_YES, RULES_RQ_NW_PASS);
+    case 'B': case 'G': case 'K': case 'E':
         return rules_rq_empty(ps->a);
-    case 'd': case 'D': case 's': case 'S': case 'w': case 'W': case 'h':
-    case 'H': case 'v': case 'V': case 'R': case 'X': case 'N':
+    case 's': case 'W': case 'h': case 'v': case 'R': {
+        /* One or more characters, none of them a word character. */
+        struct rules_rq_info r = rules_rq_any();
+
+        r.nws = r.nwe = RULES_RQ_NW_YES;
+        return r;
+    }
+    case 'd': case 'D': case 'S': case 'w': case 'H': case 'V': case 'X':
+    case 'N':
         return rules_rq_any();
     case 'p': case 'P':
         if (!rules_rq_skip_delimited(ps, '{') && ps->p < ps->end)
@@ -837,11 +972,12 @@ rules_rq_parse_class(struct rules_rq_parser *ps, unsigned flags)
     struct rules_rq_str set[RULES_RQ_EXACT_MAX];
     const unsigned char *e = ps->end, *endp;
     bool enumerable = true, first = true, quoted = false;
+    bool nonword = true;    /* no member is a word character */
     size_t n = 0;
     struct rules_rq_info r;
 
     if (ps->p < e && *ps->p == '^') {
-        enumerable = false;
+        enumerable = nonword = false;
         ps->p++;
     }
     for (;;) {
@@ -867,7 +1003,7 @@ rules_rq_parse_class(struct rules_rq_parser *ps, unsigned flags)
             ps->p[1] == '.' || ps->p[1] == '=') &&
             rules_rq_posix_class(ps->p + 1, e, &endp)) {
             ps->p = endp + 2;
-            enumerable = false;
+            enumerable = nonword = false;
         } else if (*ps->p == '\\') {
             unsigned char c;
 
@@ -889,10 +1025,11 @@ rules_rq_parse_class(struct rules_rq_parser *ps, unsigned flags)
             } else if (c == 'p' || c == 'P') {
                 if (!rules_rq_skip_delimited(ps, '{') && ps->p < e)
                     ps->p++;
-                enumerable = false;
+                enumerable = nonword = false;
             } else if (rules_rq_isdigit(c) || (c != '\0' &&
                 strchr("dDsSwWhHvV", c) != NULL)) {
                 enumerable = false;
+                nonword = nonword && strchr("sWhv", c) != NULL;
             } else if (rules_rq_isalnum(c)) {
                 rules_rq_bail(ps, "an escape the analysis does not know");
                 return rules_rq_any();
@@ -937,6 +1074,8 @@ rules_rq_parse_class(struct rules_rq_parser *ps, unsigned flags)
                 hi = rules_rq_next_cp(ps);
             }
         }
+        for (uint32_t cp = lo; nonword && cp <= hi; cp++)
+            nonword = hi - lo < 128 && !rules_rq_word_cp(cp);
         if (hi < lo || hi - lo >= RULES_RQ_EXACT_MAX) {
             enumerable = false;
             continue;
@@ -955,13 +1094,15 @@ rules_rq_parse_class(struct rules_rq_parser *ps, unsigned flags)
             rules_rq_set_add(set, &n, (struct rules_rq_str){ s, len });
         }
     }
-    if (!enumerable || n == 0)
-        return rules_rq_any();
-    if ((r.set = rules_rq_alloc(ps->a, n * sizeof(*r.set))) == NULL)
-        return rules_rq_any();
-    memcpy(r.set, set, n * sizeof(*r.set));
-    r.exact = true;
-    r.n = n;
+    r = rules_rq_any();
+    if (enumerable && n > 0 &&
+        (r.set = rules_rq_alloc(ps->a, n * sizeof(*r.set))) != NULL) {
+        memcpy(r.set, set, n * sizeof(*r.set));
+        r.exact = true;
+        r.n = n;
+    }
+    if (nonword)
+        r.nws = r.nwe = RULES_RQ_NW_YES;
     return r;
 }
 
@@ -1017,6 +1158,7 @@ rules_rq_parse_quant(struct rules_rq_parser *ps, unsigned flags,
     for (;;) {
         const unsigned char *save = ps->p;
         uint32_t min, max;
+        unsigned char nws, nwe;
         int rc;
 
         rules_rq_skip_blank(ps, flags);
@@ -1053,7 +1195,18 @@ rules_rq_parse_quant(struct rules_rq_parser *ps, unsigned flags,
         /* A lazy or possessive mark right after is not a repeat. */
         if (ps->p < ps->end && (*ps->p == '?' || *ps->p == '+'))
             ps->p++;
+        nws = x.nws;
+        nwe = x.nwe;
+        if (max == 0)
+            nws = nwe = RULES_RQ_NW_PASS;
+        else if (min == 0) {
+            /* Nothing matched leaves the text around as it is. */
+            nws = nws == RULES_RQ_NW_YES ? RULES_RQ_NW_PASS : nws;
+            nwe = nwe == RULES_RQ_NW_YES ? RULES_RQ_NW_PASS : nwe;
+        }
         x = rules_rq_repeat(ps->a, &x, min, max);
+        x.nws = nws;
+        x.nwe = nwe;
     }
 }
 
@@ -1303,7 +1456,39 @@ struct rules_rq_seq {
     struct rules_rq_info run;     /* exact */
     struct rules_rq_node *before; /* TRUE while nothing was flushed */
     bool exact;             /* no item so far was inexact */
+    bool lead;              /* what comes before the sequence is no word
+                             * character (or nothing) */
+    unsigned char nws;      /* of the items so far (PASS: none said) */
+    unsigned char nwe;      /* at the end of the items so far */
 };
+
+/* The run as it is, or started afresh: every string empty? */
+static bool
+rules_rq_seq_fresh(const struct rules_rq_seq *sq)
+{
+    return sq->run.n == 1 && sq->run.set[0].len == 0;
+}
+
+/* Is the text before the next item no word character (or nothing)? */
+static bool
+rules_rq_seq_nw_here(const struct rules_rq_seq *sq)
+{
+    return sq->nwe == RULES_RQ_NW_YES ||
+        (sq->nwe == RULES_RQ_NW_PASS && sq->lead);
+}
+
+/* Does every string of the run end with an edge mark? */
+static bool
+rules_rq_seq_edge_here(const struct rules_rq_seq *sq)
+{
+    for (size_t i = 0; i < sq->run.n; i++) {
+        const struct rules_rq_str *x = &sq->run.set[i];
+
+        if (x->len == 0 || (unsigned char)x->s[x->len - 1] != RULES_REQ_EDGE)
+            return false;
+    }
+    return sq->run.n > 0;
+}
 
 static void
 rules_rq_seq_flush(struct rules_rq_parser *ps, struct rules_rq_seq *sq)
@@ -1314,8 +1499,36 @@ rules_rq_seq_flush(struct rules_rq_parser *ps, struct rules_rq_seq *sq)
     sq->exact = false;
 }
 
+static void rules_rq_seq_add_sets(struct rules_rq_parser *ps,
+    struct rules_rq_seq *sq, const struct rules_rq_info *x);
+
+/*
+ * Add an item, with the edge marks its neighbours allow: one where the
+ * run meets an item starting with a non-word character, one where a
+ * fresh run follows a non-word character.
+ */
 static void
 rules_rq_seq_add(struct rules_rq_parser *ps, struct rules_rq_seq *sq,
+    const struct rules_rq_info *x)
+{
+    static const char edge[1] = { (char)RULES_REQ_EDGE };
+    struct rules_rq_info mark;
+
+    if ((x->nws == RULES_RQ_NW_YES && !rules_rq_seq_fresh(sq)) ||
+        (x->exact && rules_rq_seq_fresh(sq) && rules_rq_seq_nw_here(sq))) {
+        mark = rules_rq_exact1(ps->a, edge, 1);
+        if (mark.exact)
+            rules_rq_seq_add_sets(ps, sq, &mark);
+    }
+    if (sq->nws == RULES_RQ_NW_PASS)
+        sq->nws = x->nws;
+    if (x->nwe != RULES_RQ_NW_PASS)
+        sq->nwe = x->nwe;
+    rules_rq_seq_add_sets(ps, sq, x);
+}
+
+static void
+rules_rq_seq_add_sets(struct rules_rq_parser *ps, struct rules_rq_seq *sq,
     const struct rules_rq_info *x)
 {
     if (!x->exact) {
@@ -1341,19 +1554,26 @@ rules_rq_seq_done(struct rules_rq_parser *ps, struct rules_rq_seq *sq)
 {
     struct rules_rq_info r;
 
-    if (sq->exact)
-        return sq->run;
-    r.exact = false;
-    r.match = rules_rq_and(ps->a, sq->before, rules_rq_match(ps->a, &sq->run));
+    if (sq->exact) {
+        r = sq->run;
+    } else {
+        r.exact = false;
+        r.set = NULL;
+        r.n = 0;
+        r.match = rules_rq_and(ps->a, sq->before,
+            rules_rq_match(ps->a, &sq->run));
+    }
+    r.nws = sq->nws;
+    r.nwe = sq->nwe;
     return r;
 }
 
-/* One concatenation, up to '|', ')' or the end. */
+/* One concatenation, up to '|', ')' or the end; lead as in the seq. */
 static struct rules_rq_info
-rules_rq_parse_seq(struct rules_rq_parser *ps, unsigned *flags)
+rules_rq_parse_seq(struct rules_rq_parser *ps, unsigned *flags, bool lead)
 {
     struct rules_rq_seq sq = { rules_rq_empty(ps->a), &rules_rq_true_node,
-        true };
+        true, lead, RULES_RQ_NW_PASS, RULES_RQ_NW_PASS };
     struct rules_rq_info x;
 
     for (;;) {
@@ -1364,9 +1584,13 @@ rules_rq_parse_seq(struct rules_rq_parser *ps, unsigned *flags)
             *ps->p == ')')
             return rules_rq_seq_done(ps, &sq);
         switch (*ps->p) {
-        case '^': case '$':
+        case '^':
             ps->p++;
-            x = rules_rq_empty(ps->a);
+            x = rules_rq_assert(ps->a, RULES_RQ_NW_PASS, RULES_RQ_NW_YES);
+            break;
+        case '$':
+            ps->p++;
+            x = rules_rq_assert(ps->a, RULES_RQ_NW_YES, RULES_RQ_NW_PASS);
             break;
         case '.':
             ps->p++;
@@ -1378,6 +1602,9 @@ rules_rq_parse_seq(struct rules_rq_parser *ps, unsigned *flags)
             break;
         case '(':
             ps->p++;
+            /* The group's branches start where the run stands. */
+            ps->lead = rules_rq_seq_nw_here(&sq) ||
+                rules_rq_seq_edge_here(&sq);
             x = rules_rq_parse_group(ps, flags, &item);
             break;
         case '*': case '+': case '?':
@@ -1440,9 +1667,10 @@ rules_rq_parse_alt(struct rules_rq_parser *ps, unsigned flags)
 {
     struct rules_rq_info *v = NULL, *grown, x;
     size_t n = 0, cap = 0;
+    bool lead = ps->lead;
 
     for (;;) {
-        x = rules_rq_parse_seq(ps, &flags);
+        x = rules_rq_parse_seq(ps, &flags, lead);
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
             if ((grown = rules_rq_alloc(ps->a, cap * sizeof(*grown))) == NULL)
@@ -1472,6 +1700,52 @@ rules_req_free(struct rules_req *q)
     xfree(q->alens);
     xfree(q->ops);
     memset(q, 0, sizeof(*q));
+}
+
+/* Does a formula use an atom with edge marks? */
+static bool
+rules_rq_has_edges(const struct rules_rq_node *n)
+{
+    if (n->op == RULES_RQ_ATOM) {
+        const char *core;
+        bool left, right;
+        size_t len = rules_atom_core(n->atom.s, n->atom.len, &core, &left,
+            &right), chars = 0;
+
+        for (size_t i = 0; i < len; i++)
+            chars += ((unsigned char)core[i] & 0xc0) != 0x80;
+        return (left || right) && chars < 2;
+    }
+    for (size_t i = 0; i < n->nkids; i++) {
+        if (rules_rq_has_edges(n->kids[i]))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Atoms with edge marks cost the scan more (every place the short word
+ * occurs is reported and checked), so an AND keeps its terms that need
+ * them only when it has no other: "\bhow\s+to\b" needs "how", and
+ * "to" as a word adds little. Dropping a term of an AND is always safe.
+ */
+static void
+rules_rq_prune(struct rules_rq_node *n)
+{
+    size_t k = 0;
+    bool plain = false;
+
+    for (size_t i = 0; i < n->nkids; i++) {
+        rules_rq_prune(n->kids[i]);
+        plain = plain || !rules_rq_has_edges(n->kids[i]);
+    }
+    if (n->op != RULES_RQ_AND || !plain)
+        return;
+    for (size_t i = 0; i < n->nkids; i++) {
+        if (!rules_rq_has_edges(n->kids[i]))
+            n->kids[k++] = n->kids[i];
+    }
+    n->nkids = k;
 }
 
 /* Count ops and atoms of a formula (for sizing). */
@@ -1560,9 +1834,11 @@ rules_req_build(const char *src, size_t len, uint32_t capture_count,
     }
     if (f->op == RULES_RQ_TRUE) {
         *why = "no literal that every match contains (3 or more bytes, "
-            "or punctuation)";
+            "a short word between word edges, or punctuation)";
         goto out;
     }
+    if (f != &rules_rq_true_node)
+        rules_rq_prune(f);
     rules_rq_count(f, &nops, &natoms);
     if ((out->ops = xcalloc(nops, sizeof(*out->ops))) == NULL ||
         (out->atoms = xcalloc(natoms, sizeof(*out->atoms))) == NULL ||
@@ -1574,6 +1850,59 @@ rules_req_build(const char *src, size_t len, uint32_t capture_count,
 out:
     rules_rq_arena_free(&a);
     return rc;
+}
+
+size_t
+rules_atom_core(const char *atom, size_t len, const char **core, bool *left,
+    bool *right)
+{
+    *left = len > 0 && (unsigned char)atom[0] == RULES_REQ_EDGE;
+    *right = len > *left && (unsigned char)atom[len - 1] == RULES_REQ_EDGE;
+    *core = atom + *left;
+    return len - *left - *right;
+}
+
+/* Is the character that starts at u (n bytes) a word character? Bytes
+ * that are not UTF-8 are not (pcre2 does not match across them). */
+static bool
+rules_rq_word_at(const unsigned char *u, size_t n)
+{
+    uint32_t cp;
+
+    return rules_rq_utf8_decode(u, n, &cp) > 0 && rules_rq_word_cp(cp);
+}
+
+bool
+rules_atom_edges_ok(const char *text, size_t len, size_t from, size_t to,
+    bool left, bool right)
+{
+    const unsigned char *u = (const unsigned char *)text;
+
+    if (left && from > 0) {
+        size_t p = from - 1;
+
+        /* Back to the lead byte of the character before. */
+        while (p > 0 && from - p < 4 && (u[p] & 0xc0) == 0x80)
+            p--;
+        if (rules_rq_word_at(u + p, from - p))
+            return false;
+    }
+    return !(right && to < len && rules_rq_word_at(u + to, len - to));
+}
+
+bool
+rules_atom_in(const char *text, size_t len, const char *atom, size_t alen)
+{
+    const char *core;
+    bool left, right;
+    size_t n = rules_atom_core(atom, alen, &core, &left, &right);
+
+    for (size_t i = 0; n <= len && i <= len - n; i++) {
+        if (memcmp(text + i, core, n) == 0 &&
+            rules_atom_edges_ok(text, len, i, i + n, left, right))
+            return true;
+    }
+    return false;
 }
 
 /* Evaluate a requirement with fn telling which atoms hold. */
