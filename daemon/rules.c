@@ -446,6 +446,39 @@ rules_decide(struct rules *r, const double *sums, const unsigned char *seen,
     return n;
 }
 
+/*
+ * Point r->file_ok at the files that apply to an item in lang (NULL:
+ * unknown, every file applies). Items come in a few languages, often
+ * interleaved, so the answers for the last RULES_LANG_CACHE are kept.
+ */
+static void
+rules_files_for(struct rules *r, const char *lang)
+{
+    const char *key = lang != NULL ? lang : "";
+    size_t row, stride = r->nfiles + 1;
+
+    for (row = 0; row < r->file_ok_used; row++) {
+        if (strcmp(r->file_ok_lang[row], key) == 0) {
+            r->file_ok = r->file_ok_rows + row * stride;
+            return;
+        }
+    }
+    row = r->file_ok_next;
+    r->file_ok_next = (row + 1) % RULES_LANG_CACHE;
+    if (r->file_ok_used < RULES_LANG_CACHE)
+        r->file_ok_used++;
+    r->file_ok = r->file_ok_rows + row * stride;
+    for (size_t f = 0; f < r->nfiles; f++) {
+        r->file_ok[f] = lang == NULL || r->files[f].lang == NULL ||
+            rules_lang_covers(r->files[f].lang, lang);
+    }
+    /* A key too long to keep is never found again: computed each time. */
+    if (strlen(key) < sizeof(r->file_ok_lang[row]))
+        memcpy(r->file_ok_lang[row], key, strlen(key) + 1);
+    else
+        r->file_ok_lang[row][0] = '\x01';
+}
+
 /* One pattern rule on the item; a hit goes on the hit list. */
 static void
 rules_eval_rule(struct rules *r, size_t idx, struct rules_subject *sj,
@@ -499,7 +532,7 @@ int
 rules_classify(struct rules *r, const struct item *it,
     struct rules_verdict *v)
 {
-    const char *text = item_text(it), *lang = item_lang(it), *key;
+    const char *text = item_text(it), *lang = item_lang(it);
     const char *id = item_id(it);
     size_t len = item_text_len(it), nhits = 0, nmeta = 0, p, m;
     double *sums, *ssums;
@@ -509,16 +542,7 @@ rules_classify(struct rules *r, const struct item *it,
     memset(v, 0, sizeof(*v));
     if (lang == NULL || *lang == '\0')
         lang = lang_detect(text, len);
-    /* Items come in a few languages: keep the answer for the last one. */
-    key = lang != NULL ? lang : "";
-    if (!r->file_ok_valid || strcmp(key, r->file_ok_lang) != 0) {
-        for (size_t f = 0; f < r->nfiles; f++) {
-            r->file_ok[f] = lang == NULL || r->files[f].lang == NULL ||
-                rules_lang_covers(r->files[f].lang, lang);
-        }
-        snprintf(r->file_ok_lang, sizeof(r->file_ok_lang), "%s", key);
-        r->file_ok_valid = strlen(key) < sizeof(r->file_ok_lang);
-    }
+    rules_files_for(r, lang);
     if (rules_subject_init(r, &sj, text, len, r->ntext > 0) == -1)
         return -1;
     sj.it = it;
@@ -593,20 +617,33 @@ rules_hit_match_len(const struct rules_hit *h, const char *text)
         RULES_MATCH_MAX);
 }
 
+/*
+ * One hit as JSON. Built member by member with jansson's _nocheck calls:
+ * ids and categories were checked at load and the match is cleaned, so
+ * json_pack's format parsing and UTF-8 checks would only cost time.
+ */
 static json_t *
 rules_hit_json(const struct rules_hit *hit, const char *text)
 {
     char clean[RULES_MATCH_MAX * 3 + 1];
     size_t n = rules_utf8_clean(clean, text + hit->start,
         rules_hit_match_len(hit, text));
-    json_t *h;
+    json_t *h = json_object();
 
-    h = json_pack("{s:s, s:s, s:f, s:I, s:I, s:s%}", "rule", hit->rule,
-        "category", hit->category, "score", hit->score,
-        "start", (json_int_t)hit->start, "end", (json_int_t)hit->end,
-        "match", clean, n);
-    if (h != NULL && hit->shadow &&
-        json_object_set_new(h, "shadow", json_true()) == -1) {
+    if (h == NULL ||
+        json_object_set_new_nocheck(h, "rule",
+        json_string_nocheck(hit->rule)) == -1 ||
+        json_object_set_new_nocheck(h, "category",
+        json_string_nocheck(hit->category)) == -1 ||
+        json_object_set_new_nocheck(h, "score", json_real(hit->score)) == -1 ||
+        json_object_set_new_nocheck(h, "start",
+        json_integer((json_int_t)hit->start)) == -1 ||
+        json_object_set_new_nocheck(h, "end",
+        json_integer((json_int_t)hit->end)) == -1 ||
+        json_object_set_new_nocheck(h, "match",
+        json_stringn_nocheck(clean, n)) == -1 ||
+        (hit->shadow && json_object_set_new_nocheck(h, "shadow",
+        json_true()) == -1)) {
         json_decref(h);
         return NULL;
     }
@@ -623,11 +660,11 @@ rules_scores_json(const struct rules_score *sc, size_t n, json_t **catsp,
     if (cats == NULL || scores == NULL)
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        if (json_object_set_new(scores, sc[i].category,
+        if (json_object_set_new_nocheck(scores, sc[i].category,
             json_real(sc[i].score)) == -1)
             goto fail;
         if (sc[i].decided && json_array_append_new(cats,
-            json_string(sc[i].category)) == -1)
+            json_string_nocheck(sc[i].category)) == -1)
             goto fail;
     }
     *catsp = cats;
@@ -643,7 +680,7 @@ json_t *
 rules_verdict_json(const struct rules_verdict *v, const char *text)
 {
     json_t *res = NULL, *hits = NULL, *cats = NULL, *scores = NULL;
-    json_t *scats = NULL, *sscores = NULL;
+    json_t *scats = NULL, *sscores = NULL, *sh;
 
     if ((hits = json_array()) == NULL)
         goto fail;
@@ -654,19 +691,34 @@ rules_verdict_json(const struct rules_verdict *v, const char *text)
     }
     if (rules_scores_json(v->scores, v->nscores, &cats, &scores) == -1)
         goto fail;
-    res = json_pack("{s:o, s:o, s:o, s:o}", "lang", v->lang ?
-        json_string(v->lang) : json_null(), "categories", cats, "scores",
-        scores, "hits", hits);
-    /* json_pack's "o" steals even on failure. */
-    cats = scores = hits = NULL;
-    if (res == NULL)
+    /* json_object_set_new steals its value even when it fails. */
+    if ((res = json_object()) == NULL ||
+        json_object_set_new_nocheck(res, "lang", v->lang ?
+        json_string(v->lang) : json_null()) == -1)
         goto fail;
+    json_incref(cats);
+    json_incref(scores);
+    json_incref(hits);
+    if (json_object_set_new_nocheck(res, "categories", cats) == -1 ||
+        json_object_set_new_nocheck(res, "scores", scores) == -1 ||
+        json_object_set_new_nocheck(res, "hits", hits) == -1)
+        goto fail;
+    json_decref(cats);
+    json_decref(scores);
+    json_decref(hits);
+    cats = scores = hits = NULL;
     if (v->shadow) {
         if (rules_scores_json(v->shadow_scores, v->nshadow_scores, &scats,
-            &sscores) == -1 || json_object_set_new(res, "shadow",
-            json_pack("{s:o, s:o}", "categories", scats, "scores",
-            sscores)) == -1)
+            &sscores) == -1 || (sh = json_object()) == NULL ||
+            json_object_set_new_nocheck(res, "shadow", sh) == -1)
             goto fail;
+        json_incref(scats);
+        json_incref(sscores);
+        if (json_object_set_new_nocheck(sh, "categories", scats) == -1 ||
+            json_object_set_new_nocheck(sh, "scores", sscores) == -1)
+            goto fail;
+        json_decref(scats);
+        json_decref(sscores);
         scats = sscores = NULL;
     }
     return res;

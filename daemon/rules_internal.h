@@ -40,6 +40,8 @@ struct item;
 #define RULES_EPSILON 1e-9
 /* Match time is measured on one eval in this many (rules_match_re). */
 #define RULES_TIME_EVERY 16
+/* Languages whose rule files are remembered (rules_classify). */
+#define RULES_LANG_CACHE 8
 
 /* Which text a rule reads. */
 enum rules_field {
@@ -194,9 +196,13 @@ struct rules {
     uint32_t gen;       /* eval counter for the *_gen stamps */
     double *sums;
     unsigned char *seen;
-    unsigned char *file_ok;         /* files applying to file_ok_lang */
-    char file_ok_lang[16];          /* "" for no language */
-    bool file_ok_valid;
+    unsigned char *file_ok;         /* files applying to this item */
+    /* file_ok for the last RULES_LANG_CACHE languages seen ("" for
+     * none): items come in a few languages, often interleaved. */
+    unsigned char *file_ok_rows;    /* RULES_LANG_CACHE rows of nfiles */
+    char file_ok_lang[RULES_LANG_CACHE][16];
+    size_t file_ok_used;            /* rows filled */
+    size_t file_ok_next;            /* row to replace next */
     size_t *order;
     size_t *hitlist;    /* pattern rules that hit, in order */
     size_t *cand;       /* prefilter candidates */

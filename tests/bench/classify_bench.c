@@ -297,7 +297,9 @@ main(int argc, char *argv[])
 
     /* Warm both paths (JIT stacks, scratch), then measure. */
     rules_set_prefilter(r, false);
-    bench_run(r, items, (size_t)(nitems < 200 ? nitems : 200), 0, &hplain);
+    if (!skip_plain)
+        bench_run(r, items, (size_t)(nitems < 200 ? nitems : 200), 0,
+            &hplain);
     plain = skip_plain ? 1 : bench_run(r, items, (size_t)nitems, secs,
         &hplain);
     if (rules_set_prefilter(r, true) == -1) {
