@@ -5,7 +5,8 @@
  * route_pick); what differs is the output, which is written straight
  * from the verdict into one output buffer that goes out in large writes:
  * building a jansson tree per item and dumping it cost more than the
- * rules themselves (docs/performance.md, "Classification").
+ * rules themselves (docs/performance.md, "Classification"). Lines are
+ * read with jsonread for the same reason: json_loadb cost as much again.
  *
  * The text is what jansson's compact dump of the same object would be,
  * with one exception: a real that an integer and up to four decimals
@@ -25,9 +26,9 @@
 #include "classify.h"
 #include "config.h"
 #include "item.h"
+#include "jsonread.h"
 #include "route.h"
 #include "rules.h"
-#include "util.h"
 
 /* Output is handed to stdio in pieces of about this size. */
 #define CLASSIFY_FLUSH_AT (64u * 1024)
@@ -362,6 +363,7 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
         .max_attachments = cfg->limits.max_attachments,
     };
     struct classify_out o = { .fp = out };
+    struct jsonread jr = { NULL, 0 };
     bool need_json = classify_routes_need_scores(&cfg->routes);
     char *line = NULL, msg[256];
     size_t cap = 0;
@@ -370,7 +372,7 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
 
     while ((n = getline(&line, &cap, in)) != -1) {
         struct rules_verdict v;
-        json_error_t jerr;
+        char jerr[128];
         const char *queue = NULL;
         struct item *it;
         json_t *obj;
@@ -378,13 +380,10 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
         lineno++;
         if (n <= 1)
             continue;
-        obj = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+        obj = jsonread_parse(&jr, line, (size_t)n, jerr, sizeof(jerr));
         it = obj ? item_from_json(obj, &lim, msg, sizeof(msg)) : NULL;
-        if (obj == NULL) {
-            snprintf(msg, sizeof(msg), "invalid JSON: %s", jerr.text);
-            /* jansson quotes the bytes it choked on, cut anywhere. */
-            util_utf8_scrub(msg);
-        }
+        if (obj == NULL)
+            snprintf(msg, sizeof(msg), "invalid JSON: %s", jerr);
         json_decref(obj);
         if (it != NULL && (queue = classify_item(cfg, it, need_json,
             &v)) != NULL) {
@@ -400,6 +399,7 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
             break;
     }
     free(line);     /* allocated by getline, not by xmalloc */
+    jsonread_free(&jr);
     classify_flush(&o);
     xfree(o.p);
     if (o.failed || fflush(out) == EOF) {
