@@ -696,12 +696,11 @@ rules_verdict_json(const struct rules_verdict *v, const char *text)
         json_object_set_new_nocheck(res, "lang", v->lang ?
         json_string(v->lang) : json_null()) == -1)
         goto fail;
-    json_incref(cats);
-    json_incref(scores);
-    json_incref(hits);
-    if (json_object_set_new_nocheck(res, "categories", cats) == -1 ||
-        json_object_set_new_nocheck(res, "scores", scores) == -1 ||
-        json_object_set_new_nocheck(res, "hits", hits) == -1)
+    /* Each keeps our reference until it is in res: fail drops ours. */
+    if (json_object_set_new_nocheck(res, "categories",
+        json_incref(cats)) == -1 ||
+        json_object_set_new_nocheck(res, "scores", json_incref(scores)) == -1 ||
+        json_object_set_new_nocheck(res, "hits", json_incref(hits)) == -1)
         goto fail;
     json_decref(cats);
     json_decref(scores);
@@ -712,10 +711,10 @@ rules_verdict_json(const struct rules_verdict *v, const char *text)
             &sscores) == -1 || (sh = json_object()) == NULL ||
             json_object_set_new_nocheck(res, "shadow", sh) == -1)
             goto fail;
-        json_incref(scats);
-        json_incref(sscores);
-        if (json_object_set_new_nocheck(sh, "categories", scats) == -1 ||
-            json_object_set_new_nocheck(sh, "scores", sscores) == -1)
+        if (json_object_set_new_nocheck(sh, "categories",
+            json_incref(scats)) == -1 ||
+            json_object_set_new_nocheck(sh, "scores",
+            json_incref(sscores)) == -1)
             goto fail;
         json_decref(scats);
         json_decref(sscores);
