@@ -52,6 +52,8 @@ struct rules_pf_side {
     size_t hcap;
     uint32_t *arule_off;        /* atom -> rules using it (CSR) */
     uint32_t *arules;
+    uint32_t *arule_node;       /* and the part of the rule's program to
+                                 * evaluate when the atom is seen */
     uint32_t *atom_gen;         /* atom seen in scan number gen */
     uint32_t *hits;             /* atoms seen in this scan */
     size_t nhits;
@@ -79,7 +81,7 @@ struct rules_pf_scan {
  * AND can stop at its first false term and an OR at its first true one.
  */
 struct rules_pf_rule {
-    uint32_t gen;               /* evaluated in scan number gen */
+    uint32_t gen;               /* a candidate of scan number gen */
     uint32_t off;               /* first node in prog (in words) */
     uint32_t koff;              /* its key atoms in keys */
     uint32_t nkeys;
@@ -94,6 +96,7 @@ struct rules_prefilter {
     size_t nprog;
     size_t progcap;
     uint32_t *keys;             /* every rule's key atoms */
+    uint32_t *keynode;          /* each key's disjunct (offset in prog) */
     size_t nkeys;
     size_t keycap;
     hs_scratch_t *scratch;
@@ -195,6 +198,7 @@ rules_pf_side_free(struct rules_pf_side *sd)
     xfree(sd->hash);
     xfree(sd->arule_off);
     xfree(sd->arules);
+    xfree(sd->arule_node);
     xfree(sd->atom_gen);
     xfree(sd->hits);
     xfree(sd->edges);
@@ -212,6 +216,7 @@ rules_prefilter_free(struct rules_prefilter *pf)
         hs_free_database(pf->db);
     xfree(pf->prog);
     xfree(pf->keys);
+    xfree(pf->keynode);
     xfree(pf->rinfo);
     if (pf->scratch != NULL)
         hs_free_scratch(pf->scratch);
@@ -342,9 +347,15 @@ rules_pf_key_score(const struct rules_pf_side *sd, const uint32_t *p,
     }
 }
 
+/*
+ * Key atoms of the subformula at p, each with dnode: the disjunct of the
+ * rule's requirement it belongs to, which is all that needs evaluating
+ * when the key is seen (the requirement holds only if one of its
+ * disjuncts does, and a true disjunct has a key in the text).
+ */
 static int
 rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
-    const uint32_t *p)
+    const uint32_t *p, uint32_t dnode)
 {
     uint32_t op = p[0], n = op >> 2;
     const uint32_t *best = NULL;
@@ -353,13 +364,17 @@ rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
     if ((op & 3) == RULES_REQ_ATOM) {
         if (pf->nkeys == pf->keycap) {
             size_t cap = pf->keycap ? pf->keycap * 2 : 1024;
-            uint32_t *k = xrealloc(pf->keys, cap * sizeof(*k));
+            uint32_t *k = xrealloc(pf->keys, cap * sizeof(*k)), *d;
 
             if (k == NULL)
                 return -1;
             pf->keys = k;
+            if ((d = xrealloc(pf->keynode, cap * sizeof(*d))) == NULL)
+                return -1;
+            pf->keynode = d;
             pf->keycap = cap;
         }
+        pf->keynode[pf->nkeys] = dnode;
         pf->keys[pf->nkeys++] = n;
         return 0;
     }
@@ -368,7 +383,7 @@ rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
         size_t ml, c;
 
         if ((op & 3) == RULES_REQ_OR) {
-            if (rules_pf_key_emit(pf, sd, p) == -1)
+            if (rules_pf_key_emit(pf, sd, p, dnode) == -1)
                 return -1;
             continue;
         }
@@ -379,7 +394,25 @@ rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
             bc = c;
         }
     }
-    return best != NULL ? rules_pf_key_emit(pf, sd, best) : 0;
+    return best != NULL ? rules_pf_key_emit(pf, sd, best, dnode) : 0;
+}
+
+/* The keys of a whole requirement (at prog + off), by disjunct. */
+static int
+rules_pf_keys(struct rules_prefilter *pf, const struct rules_pf_side *sd,
+    uint32_t off)
+{
+    const uint32_t *p = pf->prog + off;
+    uint32_t op = p[0];
+
+    if ((op & 3) != RULES_REQ_OR)
+        return rules_pf_key_emit(pf, sd, p, off);
+    off += 2;
+    for (uint32_t k = 0; k < op >> 2; k++, off += 2 * pf->prog[off + 1]) {
+        if (rules_pf_key_emit(pf, sd, pf->prog + off, off) == -1)
+            return -1;
+    }
+    return 0;
 }
 
 /* One rule: analyse, check, and append its program. */
@@ -446,7 +479,7 @@ rules_pf_add_rule(struct rules *r, struct rules_prefilter *pf,
         (q.ops[q.nops - 1] >> 2) + 1 == q.nops);
     pf->nprog = o;
     ri->koff = (uint32_t)pf->nkeys;
-    if (rules_pf_key_emit(pf, sd, pf->prog + ri->off) == -1)
+    if (rules_pf_keys(pf, sd, ri->off) == -1)
         goto out;
     ri->nkeys = (uint32_t)(pf->nkeys - ri->koff);
     rule->always = false;
@@ -479,7 +512,7 @@ rules_pf_side_build(struct rules *r, struct rules_prefilter *pf,
         (fill = xcalloc(sd->natoms + 1, sizeof(uint32_t))) == NULL)
         goto out;
     /* Two passes over the key atoms: count, then fill. An atom that is
-     * a key twice in one rule is listed twice; gen makes that harmless. */
+     * a key twice in one rule is listed twice, once per disjunct. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < r->nrules; i++) {
             const struct rules_rule *rule = &r->rules[i];
@@ -492,16 +525,21 @@ rules_pf_side_build(struct rules *r, struct rules_prefilter *pf,
             for (uint32_t k = 0; k < ri->nkeys; k++) {
                 uint32_t a = pf->keys[ri->koff + k];
 
-                if (pass == 0)
+                if (pass == 0) {
                     sd->arule_off[a + 1]++;
-                else
-                    sd->arules[sd->arule_off[a] + fill[a]++] = (uint32_t)i;
+                    continue;
+                }
+                sd->arule_node[sd->arule_off[a] + fill[a]] =
+                    pf->keynode[ri->koff + k];
+                sd->arules[sd->arule_off[a] + fill[a]++] = (uint32_t)i;
             }
         }
         if (pass == 0) {
             for (size_t a = 0; a < sd->natoms; a++)
                 sd->arule_off[a + 1] += sd->arule_off[a];
             if ((sd->arules = xcalloc(sd->arule_off[sd->natoms] + 1,
+                sizeof(uint32_t))) == NULL ||
+                (sd->arule_node = xcalloc(sd->arule_off[sd->natoms] + 1,
                 sizeof(uint32_t))) == NULL)
                 goto out;
         }
@@ -714,11 +752,14 @@ rules_pf_side_cands(struct rules_prefilter *pf, enum rules_field field,
         for (uint32_t k = sd->arule_off[a]; k < sd->arule_off[a + 1]; k++) {
             struct rules_pf_rule *ri = &pf->rinfo[sd->arules[k]];
 
+            /* gen: already a candidate. Else only the key's disjunct. */
             if (ri->gen == pf->gen)
                 continue;
-            ri->gen = pf->gen;
-            if (ri->any || rules_pf_eval(pf->prog + ri->off, sd, pf->gen))
+            if (ri->any || rules_pf_eval(pf->prog + sd->arule_node[k], sd,
+                pf->gen)) {
+                ri->gen = pf->gen;
                 pf->tmp[(*ntmp)++] = sd->arules[k];
+            }
         }
     }
 }
