@@ -315,10 +315,15 @@ main(int argc, char *argv[])
         nitems, (double)hpre / (double)nitems, (double)info.candidates /
         (double)info.prefilter_scans, (double)info.prefilter_scan_ns /
         (double)info.prefilter_scans / 1e3);
-    printf("plain loop: %.0f items/s per core (%.1f us per item)\n", plain,
-        1e6 / plain);
-    printf("prefilter:  %.0f items/s per core (%.1f us per item), %.1fx "
-        "the plain loop\n", pre, 1e6 / pre, pre / plain);
+    if (!skip_plain) {
+        printf("plain loop: %.0f items/s per core (%.1f us per item)\n",
+            plain, 1e6 / plain);
+        printf("prefilter:  %.0f items/s per core (%.1f us per item), "
+            "%.1fx the plain loop\n", pre, 1e6 / pre, pre / plain);
+    } else {
+        printf("prefilter:  %.0f items/s per core (%.1f us per item)\n",
+            pre, 1e6 / pre);
+    }
     if (verbose) {
         struct bench_top top = { .n = 0 };
 
