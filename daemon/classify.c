@@ -29,6 +29,7 @@
 #include "jsonread.h"
 #include "route.h"
 #include "rules.h"
+#include "util.h"
 
 /* Output is handed to stdio in pieces of about this size. */
 #define CLASSIFY_FLUSH_AT (64u * 1024)
@@ -83,34 +84,6 @@ classify_flush(struct classify_out *o)
     o->len = 0;
 }
 
-/* Length of the valid UTF-8 character at u (n bytes left); 0: none. */
-static size_t
-classify_utf8_char(const unsigned char *u, size_t n)
-{
-    unsigned char c = u[0], lo = 0x80, hi = 0xbf;
-    size_t k;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        k = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        k = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (k > n || u[1] < lo || u[1] > hi)
-        return 0;
-    for (size_t j = 2; j < k; j++) {
-        if ((u[j] & 0xc0) != 0x80)
-            return 0;
-    }
-    return k;
-}
-
 /*
  * A JSON string as jansson writes it: '"' and '\' escaped, control
  * characters as \b \f \n \r \t or \u00XX, everything else as it is. A
@@ -139,7 +112,7 @@ classify_put_str(struct classify_out *o, const char *s, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            if ((k = classify_utf8_char(u + i, n - i)) == 0) {
+            if ((k = util_utf8_seq(u, n, i)) == 0) {
                 memcpy(d, "\xef\xbf\xbd", 3);
                 d += 3;
                 i++;

@@ -19,8 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "alloc.h"
 #include "jsonread.h"
+#include "util.h"
 
 #define JSONREAD_DEPTH_MAX 2048
 #define JSONREAD_NUM_MAX 400        /* bytes of a number we convert */
@@ -77,34 +80,6 @@ jsonread_room(struct jsonread_ctx *c, size_t used, size_t n)
     return true;
 }
 
-/* Length of the valid UTF-8 character at u (n bytes left); 0: none. */
-static size_t
-jsonread_utf8(const unsigned char *u, size_t n)
-{
-    unsigned char c = u[0], lo = 0x80, hi = 0xbf;
-    size_t k;
-
-    if (c >= 0xc2 && c <= 0xdf)
-        k = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        k = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (k > n || u[1] < lo || u[1] > hi)
-        return 0;
-    for (size_t j = 2; j < k; j++) {
-        if ((u[j] & 0xc0) != 0x80)
-            return 0;
-    }
-    return k;
-}
-
 /* Four hex digits at c->p; -1 if not. */
 static int32_t
 jsonread_hex4(struct jsonread_ctx *c)
@@ -148,26 +123,7 @@ jsonread_unicode(struct jsonread_ctx *c, char *d)
     }
     if (cp == 0)
         return 0;
-    if (cp < 0x80) {
-        d[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (char)(0xc0 | cp >> 6);
-        d[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (char)(0xe0 | cp >> 12);
-        d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        d[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    d[0] = (char)(0xf0 | cp >> 18);
-    d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    d[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    d[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
+    return (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)d);
 }
 
 /*
@@ -213,7 +169,7 @@ jsonread_string(struct jsonread_ctx *c, size_t *len)
             return false;
         }
         if (*c->p >= 0x80) {
-            if ((k = jsonread_utf8(c->p, (size_t)(c->end - c->p))) == 0) {
+            if ((k = util_utf8_seq(c->p, (size_t)(c->end - c->p), 0)) == 0) {
                 jsonread_fail(c, "invalid UTF-8");
                 return false;
             }

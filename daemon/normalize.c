@@ -1046,30 +1046,40 @@ normalize_collapse(struct normalize_unit *u, size_t *np)
 /* Pass 6: encode, with the maps                                       */
 /* ------------------------------------------------------------------ */
 
+/* Room in out for a text of n bytes and its maps. */
+static int
+normalize_out_room(struct norm_text *out, size_t n)
+{
+    struct norm_scratch *sc = out->scratch;
+    void *p;
+
+    if ((p = normalize_grow(out->text, &sc->text_cap, n + 1, 1)) == NULL)
+        return -1;
+    out->text = p;
+    if ((p = normalize_grow(out->map, &sc->map_cap, n + 1,
+        sizeof(uint32_t))) == NULL)
+        return -1;
+    out->map = p;
+    if ((p = normalize_grow(out->map_end, &sc->map_end_cap, n + 1,
+        sizeof(uint32_t))) == NULL)
+        return -1;
+    out->map_end = p;
+    return 0;
+}
+
 static int
 normalize_encode(struct norm_text *out, const struct normalize_unit *u,
     size_t n, uint32_t orig_len)
 {
-    struct norm_scratch *sc = out->scratch;
     size_t bytes = 0, pos = 0;
-    void *p;
 
     for (size_t i = 0; i < n; i++) {
         int32_t c = u[i].cp;
 
         bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
     }
-    if ((p = normalize_grow(out->text, &sc->text_cap, bytes + 1, 1)) == NULL)
+    if (normalize_out_room(out, bytes) == -1)
         return -1;
-    out->text = p;
-    if ((p = normalize_grow(out->map, &sc->map_cap, bytes + 1,
-        sizeof(uint32_t))) == NULL)
-        return -1;
-    out->map = p;
-    if ((p = normalize_grow(out->map_end, &sc->map_end_cap, bytes + 1,
-        sizeof(uint32_t))) == NULL)
-        return -1;
-    out->map_end = p;
     for (size_t i = 0; i < n; i++) {
         utf8proc_ssize_t k = utf8proc_encode_char(u[i].cp,
             (utf8proc_uint8_t *)out->text + pos);
@@ -1146,20 +1156,8 @@ normalize_ascii_plain(const unsigned char *s, size_t len)
 static int
 normalize_ascii(const char *s, size_t len, struct norm_text *out)
 {
-    struct norm_scratch *sc = out->scratch;
-    void *p;
-
-    if ((p = normalize_grow(out->text, &sc->text_cap, len + 1, 1)) == NULL)
+    if (normalize_out_room(out, len) == -1)
         return -1;
-    out->text = p;
-    if ((p = normalize_grow(out->map, &sc->map_cap, len + 1,
-        sizeof(uint32_t))) == NULL)
-        return -1;
-    out->map = p;
-    if ((p = normalize_grow(out->map_end, &sc->map_end_cap, len + 1,
-        sizeof(uint32_t))) == NULL)
-        return -1;
-    out->map_end = p;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 

@@ -69,36 +69,10 @@ static size_t
 rules_utf8_clean(char *dst, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, o = 0;
+    size_t i = 0, o = 0, k;
 
     while (i < n) {
-        unsigned char c = u[i];
-        size_t k = 0;
-        unsigned char lo = 0x80, hi = 0xbf;
-
-        if (c < 0x80)
-            k = 1;
-        else if (c >= 0xc2 && c <= 0xdf)
-            k = 2;
-        else if (c >= 0xe0 && c <= 0xef) {
-            k = 3;
-            lo = c == 0xe0 ? 0xa0 : 0x80;
-            hi = c == 0xed ? 0x9f : 0xbf;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 4;
-            lo = c == 0xf0 ? 0x90 : 0x80;
-            hi = c == 0xf4 ? 0x8f : 0xbf;
-        }
-        if (k == 0 || k > n - i || (k > 1 && (u[i + 1] < lo ||
-            u[i + 1] > hi))) {
-            k = 0;
-        } else {
-            for (size_t j = 2; j < k; j++) {
-                if ((u[i + j] & 0xc0) != 0x80)
-                    k = 0;
-            }
-        }
-        if (k == 0) {
+        if ((k = util_utf8_seq(u, n, i)) == 0) {
             memcpy(dst + o, "\xef\xbf\xbd", 3);
             o += 3;
             i++;
