@@ -4,8 +4,9 @@
  * where parsing the items cost more than classifying them. It accepts
  * what json_loadb(JSON_REJECT_DUPLICATES) accepts and builds the same
  * values (tests/unit/jsonread_test.c compares the two); the error texts
- * differ, and a NUL byte right after a number, which json_loadb skips,
- * is an error like any other NUL outside a string.
+ * differ, and a NUL byte right after a number, true, false or null,
+ * which json_loadb skips, is an error like any other NUL outside a
+ * string.
  */
 #ifndef INBOXD_JSONREAD_H
 #define INBOXD_JSONREAD_H

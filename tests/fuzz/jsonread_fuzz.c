@@ -3,7 +3,8 @@
  * against json_loadb(JSON_REJECT_DUPLICATES) on any bytes: both accept
  * the same texts and build equal values, with the key order kept; a
  * refusal has a printable reason. The one allowed difference: a NUL
- * byte right after a number, which json_loadb skips.
+ * byte right after a number, true, false or null, which json_loadb
+ * skips.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -44,7 +45,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (size_t i = 1; i < size; i++)
         nul_after_number = nul_after_number || (data[i] == 0 &&
-            data[i - 1] >= '0' && data[i - 1] <= '9');
+            ((data[i - 1] >= '0' && data[i - 1] <= '9') ||
+            (i >= 4 && (memcmp(data + i - 4, "true", 4) == 0 ||
+            memcmp(data + i - 4, "null", 4) == 0)) ||
+            (i >= 5 && memcmp(data + i - 5, "false", 5) == 0)));
     if (got == NULL)
         FUZZ_CHECK(err[0] != '\0' && fuzz_printable(err));
     if (want != NULL && got == NULL)

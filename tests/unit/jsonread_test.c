@@ -36,14 +36,18 @@ jsonread_test_same(const json_t *a, const json_t *b)
 }
 
 /*
- * json_loadb skips a NUL byte that follows a number ("[1\0]" reads as
- * [1]); jsonread rejects it, as every other NUL outside a string.
+ * json_loadb skips a NUL byte that follows a number or a literal ("[1\0]"
+ * and "[null\0]" read as [1] and [null]); jsonread rejects it, as every
+ * other NUL outside a string.
  */
 static bool
 jsonread_test_nul_after_number(const char *s, size_t len)
 {
     for (size_t i = 1; i < len; i++) {
-        if (s[i] == '\0' && s[i - 1] >= '0' && s[i - 1] <= '9')
+        if (s[i] == '\0' && ((s[i - 1] >= '0' && s[i - 1] <= '9') ||
+            (i >= 4 && (memcmp(s + i - 4, "true", 4) == 0 ||
+            memcmp(s + i - 4, "null", 4) == 0)) ||
+            (i >= 5 && memcmp(s + i - 5, "false", 5) == 0)))
             return true;
     }
     return false;
@@ -112,7 +116,9 @@ test_texts(void)
     }
     /* An embedded NUL, and nesting at and past jansson's limit. */
     if (jsonread_test_one(&jr, "[\"a\0b\"]", 7) == -1 ||
-        jsonread_test_one(&jr, "[1]\0", 4) == -1)
+        jsonread_test_one(&jr, "[1]\0", 4) == -1 ||
+        jsonread_test_one(&jr, "[null\0]", 7) == -1 ||
+        jsonread_test_one(&jr, "[\"a\"\0]", 6) == -1)
         rc = -1;
     for (size_t depth = 2047; depth <= 2049; depth++) {
         char *s = xmalloc(2 * depth);
