@@ -6,6 +6,7 @@
  *   rules_rule.c       one rule mapping -> struct rules_rule
  *   rules.c            matching, rules_eval, examples, stats
  *   rules_req.c        what each pattern needs the text to contain
+ *   rules_req_parse.c  the pcre2 syntax, read for rules_req.c
  *   rules_prefilter.c  the vectorscan literal scan that picks candidates
  *   rules_check.c      rules_check: impossible and slow rules for -n
  *
