@@ -270,7 +270,7 @@ static json_t *
 jsonread_object(struct jsonread_ctx *c)
 {
     json_t *o = json_object(), *v;
-    size_t len;
+    size_t len, n;
 
     if (o == NULL)
         return jsonread_fail(c, "out of memory");
@@ -292,10 +292,6 @@ jsonread_object(struct jsonread_ctx *c)
             json_decref(o);
             return NULL;
         }
-        if (json_object_get(o, c->jr->buf) != NULL) {
-            json_decref(o);
-            return jsonread_fail(c, "duplicate object key");
-        }
         /* The value's strings reuse the buffer: keep the key apart. */
         if ((key = len < sizeof(kbuf) ? kbuf : xmalloc(len + 1)) == NULL) {
             json_decref(o);
@@ -310,6 +306,7 @@ jsonread_object(struct jsonread_ctx *c)
             return jsonread_fail(c, "':' expected");
         }
         c->p++;
+        n = json_object_size(o);
         if ((v = jsonread_value(c)) == NULL ||
             json_object_set_new_nocheck(o, key, v) == -1) {
             if (key != kbuf)
@@ -319,6 +316,12 @@ jsonread_object(struct jsonread_ctx *c)
         }
         if (key != kbuf)
             xfree(key);
+        /* A key seen before replaced its value instead of adding one:
+         * cheaper to find out after than to look it up before. */
+        if (json_object_size(o) == n) {
+            json_decref(o);
+            return jsonread_fail(c, "duplicate object key");
+        }
         jsonread_blank(c);
         if (c->p < c->end && *c->p == ',') {
             c->p++;
