@@ -39,57 +39,202 @@ struct lang_counts {
 };
 
 /*
- * Common words that are rare in the other four languages. Words that
- * several of them share ("on", "to", "a", "i", "en", "do", "ma", "me") are
- * left out or only weakly counted.
+ * Common words that are rare in the other four languages, with the
+ * languages they count for. Words that several of them share ("on", "to",
+ * "a", "i", "en", "do", "ma", "me") are left out or only weakly counted.
+ * Kept in byte order (strcmp) for the binary search of lang_word;
+ * tests/unit/lang_test.c checks the order.
  */
-static const char *const lang_en_words[] = {
-    "the", "is", "you", "and", "are", "this", "that", "my", "your", "what",
-    "with", "was", "have", "not", "can", "how", "will", "for", "we",
-    "they", "it", "of", "in", "be", "please", "thanks", "why", "where",
-    "when", "there", "here", "just", "get", "but", "from", "been", "would",
-    "don", "very", "love", "who", "any", "our", "has",
+enum {
+    LANG_W_EN = 1 << 0,
+    LANG_W_FR = 1 << 1,
+    LANG_W_PL = 1 << 2,
+    LANG_W_PL_WEAK = 1 << 3,    /* w z na po od: weak Polish hints */
+    LANG_W_FI = 1 << 4,
+    LANG_W_FI_WEAK = 1 << 5,    /* "on" */
 };
 
-static const char *const lang_fr_words[] = {
-    "le", "la", "les", "est", "pas", "je", "vous", "tu", "une", "des",
-    "du", "et", "que", "qui", "ne", "ce", "avec", "pour", "mais", "dans",
-    "il", "elle", "nous", "au", "aux", "très", "merci", "bonjour", "sur",
-    "mon", "mes", "ton", "sont", "suis", "plus", "rien",
-    "chez", "été", "fait", "j", "qu", "c", "ça", "cette", "aussi", "oui",
+static const struct lang_word_entry {
+    const char *word;
+    unsigned langs;
+} lang_words[] = {
+    { "ale", LANG_W_PL },
+    { "and", LANG_W_EN },
+    { "any", LANG_W_EN },
+    { "are", LANG_W_EN },
+    { "au", LANG_W_FR },
+    { "aussi", LANG_W_FR },
+    { "aux", LANG_W_FR },
+    { "avec", LANG_W_FR },
+    { "bardzo", LANG_W_PL },
+    { "be", LANG_W_EN },
+    { "been", LANG_W_EN },
+    { "bonjour", LANG_W_FR },
+    { "but", LANG_W_EN },
+    { "być", LANG_W_PL },
+    { "był", LANG_W_PL },
+    { "była", LANG_W_PL },
+    { "c", LANG_W_FR },
+    { "can", LANG_W_EN },
+    { "ce", LANG_W_FR },
+    { "cette", LANG_W_FR },
+    { "chez", LANG_W_FR },
+    { "co", LANG_W_PL },
+    { "coś", LANG_W_PL },
+    { "czy", LANG_W_PL },
+    { "dans", LANG_W_FR },
+    { "des", LANG_W_FR },
+    { "dla", LANG_W_PL },
+    { "dlaczego", LANG_W_PL },
+    { "don", LANG_W_EN },
+    { "du", LANG_W_FR },
+    { "dzieki", LANG_W_PL },
+    { "dzięki", LANG_W_PL },
+    { "ei", LANG_W_FI },
+    { "elle", LANG_W_FR },
+    { "est", LANG_W_FR },
+    { "et", LANG_W_FR },
+    { "että", LANG_W_FI },
+    { "fait", LANG_W_FR },
+    { "for", LANG_W_EN },
+    { "from", LANG_W_EN },
+    { "gdzie", LANG_W_PL },
+    { "get", LANG_W_EN },
+    { "has", LANG_W_EN },
+    { "have", LANG_W_EN },
+    { "here", LANG_W_EN },
+    { "how", LANG_W_EN },
+    { "hän", LANG_W_FI },
+    { "il", LANG_W_FR },
+    { "in", LANG_W_EN },
+    { "is", LANG_W_EN },
+    { "it", LANG_W_EN },
+    { "j", LANG_W_FR },
+    { "ja", LANG_W_PL | LANG_W_FI },
+    { "jak", LANG_W_PL },
+    { "je", LANG_W_FR },
+    { "jego", LANG_W_PL },
+    { "jest", LANG_W_PL },
+    { "jestem", LANG_W_PL },
+    { "jeszcze", LANG_W_PL },
+    { "joo", LANG_W_FI },
+    { "jos", LANG_W_FI },
+    { "just", LANG_W_EN },
+    { "juz", LANG_W_PL },
+    { "już", LANG_W_PL },
+    { "kanssa", LANG_W_FI },
+    { "kiedy", LANG_W_PL },
+    { "kiitos", LANG_W_FI },
+    { "ktoś", LANG_W_PL },
+    { "kuin", LANG_W_FI },
+    { "kun", LANG_W_FI },
+    { "la", LANG_W_FR },
+    { "le", LANG_W_FR },
+    { "les", LANG_W_FR },
+    { "love", LANG_W_EN },
+    { "mais", LANG_W_FR },
+    { "mam", LANG_W_PL },
+    { "merci", LANG_W_FR },
+    { "mes", LANG_W_FR },
+    { "miksi", LANG_W_FI },
+    { "mikä", LANG_W_FI },
+    { "milloin", LANG_W_FI },
+    { "minä", LANG_W_FI },
+    { "missä", LANG_W_FI },
+    { "mitä", LANG_W_FI },
+    { "mnie", LANG_W_PL },
+    { "moj", LANG_W_PL },
+    { "mon", LANG_W_FR },
+    { "mutta", LANG_W_FI },
+    { "my", LANG_W_EN },
+    { "myös", LANG_W_FI },
+    { "mä", LANG_W_FI },
+    { "mój", LANG_W_PL },
+    { "na", LANG_W_PL_WEAK },
+    { "ne", LANG_W_FR },
+    { "nie", LANG_W_PL },
+    { "niin", LANG_W_FI },
+    { "not", LANG_W_EN },
+    { "nous", LANG_W_FR },
+    { "nyt", LANG_W_FI },
+    { "od", LANG_W_PL_WEAK },
+    { "of", LANG_W_EN },
+    { "ole", LANG_W_FI },
+    { "olen", LANG_W_FI },
+    { "olet", LANG_W_FI },
+    { "oli", LANG_W_FI },
+    { "olla", LANG_W_FI },
+    { "on", LANG_W_FI_WEAK },
+    { "onko", LANG_W_FI },
+    { "oui", LANG_W_FR },
+    { "our", LANG_W_EN },
+    { "ovat", LANG_W_FI },
+    { "pas", LANG_W_FR },
+    { "please", LANG_W_EN },
+    { "plus", LANG_W_FR },
+    { "po", LANG_W_PL_WEAK },
+    { "pour", LANG_W_FR },
+    { "prosze", LANG_W_PL },
+    { "proszę", LANG_W_PL },
+    { "przez", LANG_W_PL },
+    { "qu", LANG_W_FR },
+    { "que", LANG_W_FR },
+    { "qui", LANG_W_FR },
+    { "rien", LANG_W_FR },
+    { "se", LANG_W_FI },
+    { "sie", LANG_W_PL },
+    { "siis", LANG_W_FI },
+    { "sinä", LANG_W_FI },
+    { "sitten", LANG_W_FI },
+    { "się", LANG_W_PL },
+    { "sont", LANG_W_FR },
+    { "suis", LANG_W_FR },
+    { "sur", LANG_W_FR },
+    { "sä", LANG_W_FI },
+    { "są", LANG_W_PL },
+    { "tai", LANG_W_FI },
+    { "tak", LANG_W_PL },
+    { "tego", LANG_W_PL },
+    { "thanks", LANG_W_EN },
+    { "that", LANG_W_EN },
+    { "the", LANG_W_EN },
+    { "there", LANG_W_EN },
+    { "they", LANG_W_EN },
+    { "this", LANG_W_EN },
+    { "ton", LANG_W_FR },
+    { "très", LANG_W_FR },
+    { "tu", LANG_W_FR },
+    { "tuo", LANG_W_FI },
+    { "twój", LANG_W_PL },
+    { "tylko", LANG_W_PL },
+    { "tym", LANG_W_PL },
+    { "tämä", LANG_W_FI },
+    { "tää", LANG_W_FI },
+    { "une", LANG_W_FR },
+    { "vain", LANG_W_FI },
+    { "very", LANG_W_EN },
+    { "vielä", LANG_W_FI },
+    { "voi", LANG_W_FI },
+    { "vous", LANG_W_FR },
+    { "w", LANG_W_PL_WEAK },
+    { "was", LANG_W_EN },
+    { "we", LANG_W_EN },
+    { "what", LANG_W_EN },
+    { "when", LANG_W_EN },
+    { "where", LANG_W_EN },
+    { "who", LANG_W_EN },
+    { "why", LANG_W_EN },
+    { "will", LANG_W_EN },
+    { "with", LANG_W_EN },
+    { "would", LANG_W_EN },
+    { "you", LANG_W_EN },
+    { "your", LANG_W_EN },
+    { "z", LANG_W_PL_WEAK },
+    { "ze", LANG_W_PL },
+    { "ça", LANG_W_FR },
+    { "été", LANG_W_FR },
+    { "że", LANG_W_PL },
 };
-
-static const char *const lang_pl_words[] = {
-    "nie", "jest", "się", "sie", "że", "ze", "jak", "co", "ale", "tak",
-    "czy", "mam", "już", "juz", "dla", "przez", "jestem", "bardzo",
-    "dzięki", "dzieki", "proszę", "prosze", "mnie", "tylko", "jeszcze",
-    "gdzie", "kiedy", "dlaczego", "był", "była", "są", "ja",
-    "jego", "mój", "moj", "twój", "ktoś", "coś", "tego", "tym", "być",
-};
-
-static const char *const lang_pl_weak_words[] = {
-    "w", "z", "na", "po", "od",
-};
-
-static const char *const lang_fi_words[] = {
-    "ja", "ei", "että", "ole", "olen", "olet", "mutta", "kun", "se",
-    "niin", "tämä", "minä", "sinä", "hän", "mitä", "miksi", "kiitos",
-    "joo", "nyt", "vain", "myös", "ovat", "oli", "jos", "sitten", "kuin",
-    "mikä", "tai", "vielä", "voi", "siis", "mä", "sä", "onko", "kanssa",
-    "tää", "tuo", "olla", "missä", "milloin",
-};
-
-static bool
-lang_in(const char *const *list, size_t n, const char *w)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i], w) == 0)
-            return true;
-    }
-    return false;
-}
-
-#define LANG_IN(list, w) lang_in((list), sizeof(list) / sizeof((list)[0]), (w))
 
 /*
  * Decode one code point at s[*i] (len bytes in all) and advance *i.
@@ -224,21 +369,42 @@ lang_letter(struct lang_counts *n, uint32_t c, uint32_t prev)
         n->fi_weak++;
 }
 
+#define LANG_NWORDS (sizeof(lang_words) / sizeof(lang_words[0]))
+
 static void
 lang_word(struct lang_counts *n, const char *w)
 {
-    if (LANG_IN(lang_en_words, w))
-        n->en_words++;
-    if (LANG_IN(lang_fr_words, w))
-        n->fr_words++;
-    if (LANG_IN(lang_pl_words, w))
-        n->pl_words++;
-    if (LANG_IN(lang_pl_weak_words, w))
-        n->pl_weak++;
-    if (LANG_IN(lang_fi_words, w))
-        n->fi_words++;
-    if (strcmp(w, "on") == 0)
-        n->fi_weak++;
+    size_t lo = 0, hi = LANG_NWORDS;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(w, lang_words[mid].word);
+        unsigned f = lang_words[mid].langs;
+
+        if (c < 0) {
+            hi = mid;
+        } else if (c > 0) {
+            lo = mid + 1;
+        } else {
+            n->en_words += (f & LANG_W_EN) != 0;
+            n->fr_words += (f & LANG_W_FR) != 0;
+            n->pl_words += (f & LANG_W_PL) != 0;
+            n->pl_weak += (f & LANG_W_PL_WEAK) != 0;
+            n->fi_words += (f & LANG_W_FI) != 0;
+            n->fi_weak += (f & LANG_W_FI_WEAK) != 0;
+            return;
+        }
+    }
+}
+
+bool
+lang_words_sorted(void)
+{
+    for (size_t i = 1; i < LANG_NWORDS; i++) {
+        if (strcmp(lang_words[i - 1].word, lang_words[i].word) >= 0)
+            return false;
+    }
+    return true;
 }
 
 /* Append code point c to the word buffer; false when it does not fit. */

@@ -24,6 +24,7 @@
 #include "actions.h"
 #include "alloc.h"
 #include "buf.h"
+#include "classify.h"
 #include "config.h"
 #include "curlev.h"
 #include "daemon.h"
@@ -134,69 +135,6 @@ main_apply_log(const struct config *cfg, const char *debug_opt)
 {
     log_set_level(cfg->log.level);
     log_set_debug(debug_opt ? debug_opt : cfg->log.debug);
-}
-
-/* ------------------------------------------------------------- classify */
-
-/*
- * Offline classification: each stdin line is an item (docs/item.md); each
- * output line is {"id","lang","categories","scores","hits","queue"} or
- * {"line": N, "error": "..."} for a line that is not a valid item.
- */
-static int
-main_classify(struct config *cfg)
-{
-    struct item_limits lim = {
-        .max_text = cfg->limits.max_text,
-        .max_attachments = cfg->limits.max_attachments,
-    };
-    char *line = NULL, err[256];
-    size_t cap = 0;
-    long lineno = 0, bad = 0;
-    ssize_t n;
-
-    while ((n = getline(&line, &cap, stdin)) != -1) {
-        json_error_t jerr;
-        struct item *it;
-        json_t *obj, *cls, *out;
-
-        lineno++;
-        if (n <= 1)
-            continue;
-        obj = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-        it = obj ? item_from_json(obj, &lim, err, sizeof(err)) : NULL;
-        if (obj == NULL) {
-            snprintf(err, sizeof(err), "invalid JSON: %s", jerr.text);
-            /* jansson quotes the bytes it choked on, cut anywhere. */
-            util_utf8_scrub(err);
-        }
-        json_decref(obj);
-        if (it == NULL || pipeline_classify(cfg, it) == -1) {
-            out = json_pack("{s:I,s:s}", "line", (json_int_t)lineno, "error",
-                it ? "out of memory" : err);
-            bad++;
-        } else {
-            cls = item_classification(it);
-            out = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:s?}",
-                "id", item_id(it), "lang", json_object_get(cls, "lang"),
-                "categories", json_object_get(cls, "categories"),
-                "scores", json_object_get(cls, "scores"),
-                "hits", json_object_get(cls, "hits"),
-                "queue", item_queue(it));
-        }
-        if (out != NULL) {
-            json_dumpf(out, stdout, JSON_COMPACT);
-            fputc('\n', stdout);
-            json_decref(out);
-        }
-        item_free(it);
-    }
-    free(line);     /* allocated by getline, not by xmalloc */
-    fflush(stdout);
-    if (bad)
-        fprintf(stderr, "inboxd: classify: %ld of %ld lines were not valid "
-            "items\n", bad, lineno);
-    return bad ? 1 : 0;
 }
 
 /* ------------------------------------------------------- signals, drain */
@@ -522,7 +460,8 @@ main(int argc, char *argv[])
             d.cfg->routes.nrules, d.cfg->ntokens);
         rc = main_check_rules(conf, d.cfg->ruleset);
     } else if (classify) {
-        rc = main_classify(d.cfg);
+        /* classify.c; its output is in docs/rules.md. */
+        rc = classify_stream(d.cfg, stdin, stdout, stderr) == 0 ? 0 : 1;
     } else {
         main_apply_log(d.cfg, debug);
         rc = main_run(&d);

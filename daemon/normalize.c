@@ -1046,30 +1046,40 @@ normalize_collapse(struct normalize_unit *u, size_t *np)
 /* Pass 6: encode, with the maps                                       */
 /* ------------------------------------------------------------------ */
 
+/* Room in out for a text of n bytes and its maps. */
+static int
+normalize_out_room(struct norm_text *out, size_t n)
+{
+    struct norm_scratch *sc = out->scratch;
+    void *p;
+
+    if ((p = normalize_grow(out->text, &sc->text_cap, n + 1, 1)) == NULL)
+        return -1;
+    out->text = p;
+    if ((p = normalize_grow(out->map, &sc->map_cap, n + 1,
+        sizeof(uint32_t))) == NULL)
+        return -1;
+    out->map = p;
+    if ((p = normalize_grow(out->map_end, &sc->map_end_cap, n + 1,
+        sizeof(uint32_t))) == NULL)
+        return -1;
+    out->map_end = p;
+    return 0;
+}
+
 static int
 normalize_encode(struct norm_text *out, const struct normalize_unit *u,
     size_t n, uint32_t orig_len)
 {
-    struct norm_scratch *sc = out->scratch;
     size_t bytes = 0, pos = 0;
-    void *p;
 
     for (size_t i = 0; i < n; i++) {
         int32_t c = u[i].cp;
 
         bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
     }
-    if ((p = normalize_grow(out->text, &sc->text_cap, bytes + 1, 1)) == NULL)
+    if (normalize_out_room(out, bytes) == -1)
         return -1;
-    out->text = p;
-    if ((p = normalize_grow(out->map, &sc->map_cap, bytes + 1,
-        sizeof(uint32_t))) == NULL)
-        return -1;
-    out->map = p;
-    if ((p = normalize_grow(out->map_end, &sc->map_end_cap, bytes + 1,
-        sizeof(uint32_t))) == NULL)
-        return -1;
-    out->map_end = p;
     for (size_t i = 0; i < n; i++) {
         utf8proc_ssize_t k = utf8proc_encode_char(u[i].cp,
             (utf8proc_uint8_t *)out->text + pos);
@@ -1084,6 +1094,81 @@ normalize_encode(struct norm_text *out, const struct normalize_unit *u,
     out->map[pos] = orig_len;
     out->map_end[pos] = orig_len;
     out->len = pos;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Plain ASCII                                                         */
+/* ------------------------------------------------------------------ */
+
+static bool
+normalize_ascii_letter(unsigned char c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+/*
+ * Would every step but case folding leave this text as it is? True only
+ * for printable ASCII with single spaces inside, no digit or '@', '$',
+ * '!' (which leet may read as letters), no three of a letter in a row,
+ * and no two one-letter words with only separators (. - _ * and spaces)
+ * between them, which is where joining could start. Anything else takes
+ * the full path; normalize_test compares the two.
+ */
+static bool
+normalize_ascii_plain(const unsigned char *s, size_t len)
+{
+    size_t last_single_end = 0;     /* 0: no one-letter word yet */
+
+    if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+
+        if (c < 0x20 || c > 0x7e || (c >= '0' && c <= '9') || c == '@' ||
+            c == '$' || c == '!')
+            return false;
+        if (c == ' ' && s[i + 1] == ' ')
+            return false;           /* i + 1 < len: no space ends s */
+        if (!normalize_ascii_letter(c))
+            continue;
+        if (i >= 2 && (c | 0x20) == (s[i - 1] | 0x20) &&
+            (c | 0x20) == (s[i - 2] | 0x20))
+            return false;
+        /* A one-letter word: no letter (digits are excluded) beside it. */
+        if ((i == 0 || !normalize_ascii_letter(s[i - 1])) &&
+            (i + 1 == len || !normalize_ascii_letter(s[i + 1]))) {
+            if (last_single_end > 0) {
+                size_t k = last_single_end;
+
+                while (k < i && normalize_is_join_sep(s[k]))
+                    k++;
+                if (k == i && i - last_single_end <= 3)
+                    return false;
+            }
+            last_single_end = i + 1;
+        }
+    }
+    return true;
+}
+
+/* The text lowercased, each byte mapped to itself. */
+static int
+normalize_ascii(const char *s, size_t len, struct norm_text *out)
+{
+    if (normalize_out_room(out, len) == -1)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        out->text[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        out->map[i] = (uint32_t)i;
+        out->map_end[i] = (uint32_t)i + 1;
+    }
+    out->text[len] = '\0';
+    out->map[len] = (uint32_t)len;
+    out->map_end[len] = (uint32_t)len;
+    out->len = len;
     return 0;
 }
 
@@ -1111,6 +1196,15 @@ normalize_text(const char *s, size_t len, unsigned flags,
         (out->scratch = xcalloc(1, sizeof(*out->scratch))) == NULL)
         goto fail;
     sc = out->scratch;
+
+    /* Most comments in Latin script are plain ASCII that only folding
+     * changes: the passes below would cost 300 instructions a byte. */
+    if (flags == NORM_ALL &&
+        normalize_ascii_plain((const unsigned char *)s, len)) {
+        if (normalize_ascii(s, len, out) == -1)
+            goto fail;
+        return 0;
+    }
 
     memset(&d, 0, sizeof(d));
     d.sc = sc;

@@ -69,36 +69,10 @@ static size_t
 rules_utf8_clean(char *dst, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, o = 0;
+    size_t i = 0, o = 0, k;
 
     while (i < n) {
-        unsigned char c = u[i];
-        size_t k = 0;
-        unsigned char lo = 0x80, hi = 0xbf;
-
-        if (c < 0x80)
-            k = 1;
-        else if (c >= 0xc2 && c <= 0xdf)
-            k = 2;
-        else if (c >= 0xe0 && c <= 0xef) {
-            k = 3;
-            lo = c == 0xe0 ? 0xa0 : 0x80;
-            hi = c == 0xed ? 0x9f : 0xbf;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 4;
-            lo = c == 0xf0 ? 0x90 : 0x80;
-            hi = c == 0xf4 ? 0x8f : 0xbf;
-        }
-        if (k == 0 || k > n - i || (k > 1 && (u[i + 1] < lo ||
-            u[i + 1] > hi))) {
-            k = 0;
-        } else {
-            for (size_t j = 2; j < k; j++) {
-                if ((u[i + j] & 0xc0) != 0x80)
-                    k = 0;
-            }
-        }
-        if (k == 0) {
+        if ((k = util_utf8_seq(u, n, i)) == 0) {
             memcpy(dst + o, "\xef\xbf\xbd", 3);
             o += 3;
             i++;
@@ -403,28 +377,6 @@ rules_check_examples(struct rules *r, struct rules_errs *errs, bool metas)
 /* Evaluation                                                          */
 /* ------------------------------------------------------------------ */
 
-static json_t *
-rules_hit_json(const struct rules *r, const struct rules_rule *rule,
-    const char *text)
-{
-    char clean[RULES_MATCH_MAX * 3 + 1];
-    size_t n = rules_utf8_cut(text + rule->start, rule->end - rule->start,
-        RULES_MATCH_MAX);
-    json_t *h;
-
-    n = rules_utf8_clean(clean, text + rule->start, n);
-    h = json_pack("{s:s, s:s, s:f, s:I, s:I, s:s%}", "rule", rule->id,
-        "category", r->cats[rule->category].name, "score", rule->score,
-        "start", (json_int_t)rule->start, "end", (json_int_t)rule->end,
-        "match", clean, n);
-    if (h != NULL && rule->shadow &&
-        json_object_set_new(h, "shadow", json_true()) == -1) {
-        json_decref(h);
-        return NULL;
-    }
-    return h;
-}
-
 /* Categories with a hit in seen, highest sum first, then by name. */
 static size_t
 rules_sorted_categories(struct rules *r, const double *sums,
@@ -451,33 +403,54 @@ rules_sorted_categories(struct rules *r, const double *sums,
     return n;
 }
 
-/* {"categories": [...], "scores": {...}} parts for one set of sums. */
-static int
+/* The scores of one set of sums, sorted, into out; how many. */
+static size_t
 rules_decide(struct rules *r, const double *sums, const unsigned char *seen,
-    json_t **catsp, json_t **scoresp)
+    struct rules_score *out)
 {
-    size_t ncat = rules_sorted_categories(r, sums, seen);
-    json_t *cats = json_array(), *scores = json_object();
+    size_t n = rules_sorted_categories(r, sums, seen);
 
-    if (cats == NULL || scores == NULL)
-        goto fail;
-    for (size_t i = 0; i < ncat; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct rules_category *c = &r->cats[r->order[i]];
-        double sum = sums[r->order[i]];
 
-        if (json_object_set_new(scores, c->name, json_real(sum)) == -1)
-            goto fail;
-        if (sum + RULES_EPSILON >= c->threshold &&
-            json_array_append_new(cats, json_string(c->name)) == -1)
-            goto fail;
+        out[i].category = c->name;
+        out[i].score = sums[r->order[i]];
+        out[i].decided = out[i].score + RULES_EPSILON >= c->threshold;
     }
-    *catsp = cats;
-    *scoresp = scores;
-    return 0;
-fail:
-    json_decref(cats);
-    json_decref(scores);
-    return -1;
+    return n;
+}
+
+/*
+ * Point r->file_ok at the files that apply to an item in lang (NULL:
+ * unknown, every file applies). Items come in a few languages, often
+ * interleaved, so the answers for the last RULES_LANG_CACHE are kept.
+ */
+static void
+rules_files_for(struct rules *r, const char *lang)
+{
+    const char *key = lang != NULL ? lang : "";
+    size_t row, stride = r->nfiles + 1;
+
+    for (row = 0; row < r->file_ok_used; row++) {
+        if (strcmp(r->file_ok_lang[row], key) == 0) {
+            r->file_ok = r->file_ok_rows + row * stride;
+            return;
+        }
+    }
+    row = r->file_ok_next;
+    r->file_ok_next = (row + 1) % RULES_LANG_CACHE;
+    if (r->file_ok_used < RULES_LANG_CACHE)
+        r->file_ok_used++;
+    r->file_ok = r->file_ok_rows + row * stride;
+    for (size_t f = 0; f < r->nfiles; f++) {
+        r->file_ok[f] = lang == NULL || r->files[f].lang == NULL ||
+            rules_lang_covers(r->files[f].lang, lang);
+    }
+    /* A key too long to keep is never found again: computed each time. */
+    if (strlen(key) < sizeof(r->file_ok_lang[row]))
+        memcpy(r->file_ok_lang[row], key, strlen(key) + 1);
+    else
+        r->file_ok_lang[row][0] = '\x01';
 }
 
 /* One pattern rule on the item; a hit goes on the hit list. */
@@ -529,33 +502,23 @@ rules_eval_meta(struct rules *r, struct rules_rule *rule,
     return true;
 }
 
-json_t *
-rules_eval(struct rules *r, const struct item *it)
+int
+rules_classify(struct rules *r, const struct item *it,
+    struct rules_verdict *v)
 {
-    const char *text = item_text(it), *lang = item_lang(it), *key;
+    const char *text = item_text(it), *lang = item_lang(it);
     const char *id = item_id(it);
     size_t len = item_text_len(it), nhits = 0, nmeta = 0, p, m;
     double *sums, *ssums;
     unsigned char *seen, *sseen;
     struct rules_subject sj;
-    json_t *res = NULL, *hits = NULL, *cats = NULL, *scores = NULL;
-    json_t *scats = NULL, *sscores = NULL;
-    bool any_shadow = false;
 
+    memset(v, 0, sizeof(*v));
     if (lang == NULL || *lang == '\0')
         lang = lang_detect(text, len);
-    /* Items come in a few languages: keep the answer for the last one. */
-    key = lang != NULL ? lang : "";
-    if (!r->file_ok_valid || strcmp(key, r->file_ok_lang) != 0) {
-        for (size_t f = 0; f < r->nfiles; f++) {
-            r->file_ok[f] = lang == NULL || r->files[f].lang == NULL ||
-                rules_lang_covers(r->files[f].lang, lang);
-        }
-        snprintf(r->file_ok_lang, sizeof(r->file_ok_lang), "%s", key);
-        r->file_ok_valid = strlen(key) < sizeof(r->file_ok_lang);
-    }
+    rules_files_for(r, lang);
     if (rules_subject_init(r, &sj, text, len, r->ntext > 0) == -1)
-        return NULL;
+        return -1;
     sj.it = it;
     sj.lang = lang;
     if (++r->gen == 0) {
@@ -585,17 +548,16 @@ rules_eval(struct rules *r, const struct item *it)
     sseen = r->seen + r->ncats;
     memset(r->sums, 0, 2 * r->ncats * sizeof(*r->sums));
     memset(r->seen, 0, 2 * r->ncats);
-    if ((hits = json_array()) == NULL)
-        goto fail;
     /* Both lists are in rule order; merge them so hits are too. */
     for (p = m = 0; p < nhits || m < nmeta;) {
         size_t idx = m == nmeta || (p < nhits && r->hitlist[p] <
             r->cand[m]) ? r->hitlist[p++] : r->cand[m++];
         struct rules_rule *rule = &r->rules[idx];
+        struct rules_hit *h = &r->vhits[v->nhits++];
 
         if (rule->shadow) {
             rule->shadow_hits++;
-            any_shadow = true;
+            v->shadow = true;
         } else {
             rule->hits++;
             sums[rule->category] += rule->score;
@@ -603,25 +565,133 @@ rules_eval(struct rules *r, const struct item *it)
         }
         ssums[rule->category] += rule->score;
         sseen[rule->category] = 1;
-        if (json_array_append_new(hits, rules_hit_json(r, rule,
+        h->rule = rule->id;
+        h->category = r->cats[rule->category].name;
+        h->score = rule->score;
+        h->start = rule->start;
+        h->end = rule->end;
+        h->shadow = rule->shadow;
+    }
+    v->lang = lang;
+    v->hits = r->vhits;
+    v->scores = r->vscores;
+    v->nscores = rules_decide(r, sums, seen, r->vscores);
+    if (v->shadow) {
+        v->shadow_scores = r->vscores + r->ncats;
+        v->nshadow_scores = rules_decide(r, ssums, sseen,
+            r->vscores + r->ncats);
+    }
+    return 0;
+}
+
+size_t
+rules_hit_match_len(const struct rules_hit *h, const char *text)
+{
+    return rules_utf8_cut(text + h->start, h->end - h->start,
+        RULES_MATCH_MAX);
+}
+
+/*
+ * One hit as JSON. Built member by member with jansson's _nocheck calls:
+ * ids and categories were checked at load and the match is cleaned, so
+ * json_pack's format parsing and UTF-8 checks would only cost time.
+ */
+static json_t *
+rules_hit_json(const struct rules_hit *hit, const char *text)
+{
+    char clean[RULES_MATCH_MAX * 3 + 1];
+    size_t n = rules_utf8_clean(clean, text + hit->start,
+        rules_hit_match_len(hit, text));
+    json_t *h = json_object();
+
+    if (h == NULL ||
+        json_object_set_new_nocheck(h, "rule",
+        json_string_nocheck(hit->rule)) == -1 ||
+        json_object_set_new_nocheck(h, "category",
+        json_string_nocheck(hit->category)) == -1 ||
+        json_object_set_new_nocheck(h, "score", json_real(hit->score)) == -1 ||
+        json_object_set_new_nocheck(h, "start",
+        json_integer((json_int_t)hit->start)) == -1 ||
+        json_object_set_new_nocheck(h, "end",
+        json_integer((json_int_t)hit->end)) == -1 ||
+        json_object_set_new_nocheck(h, "match",
+        json_stringn_nocheck(clean, n)) == -1 ||
+        (hit->shadow && json_object_set_new_nocheck(h, "shadow",
+        json_true()) == -1)) {
+        json_decref(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* {"categories": [...], "scores": {...}} parts for one set of scores. */
+static int
+rules_scores_json(const struct rules_score *sc, size_t n, json_t **catsp,
+    json_t **scoresp)
+{
+    json_t *cats = json_array(), *scores = json_object();
+
+    if (cats == NULL || scores == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (json_object_set_new_nocheck(scores, sc[i].category,
+            json_real(sc[i].score)) == -1)
+            goto fail;
+        if (sc[i].decided && json_array_append_new(cats,
+            json_string_nocheck(sc[i].category)) == -1)
+            goto fail;
+    }
+    *catsp = cats;
+    *scoresp = scores;
+    return 0;
+fail:
+    json_decref(cats);
+    json_decref(scores);
+    return -1;
+}
+
+json_t *
+rules_verdict_json(const struct rules_verdict *v, const char *text)
+{
+    json_t *res = NULL, *hits = NULL, *cats = NULL, *scores = NULL;
+    json_t *scats = NULL, *sscores = NULL, *sh;
+
+    if ((hits = json_array()) == NULL)
+        goto fail;
+    for (size_t i = 0; i < v->nhits; i++) {
+        if (json_array_append_new(hits, rules_hit_json(&v->hits[i],
             text)) == -1)
             goto fail;
     }
-
-    if (rules_decide(r, sums, seen, &cats, &scores) == -1)
+    if (rules_scores_json(v->scores, v->nscores, &cats, &scores) == -1)
         goto fail;
-    res = json_pack("{s:o, s:o, s:o, s:o}", "lang", lang ?
-        json_string(lang) : json_null(), "categories", cats, "scores",
-        scores, "hits", hits);
-    /* json_pack's "o" steals even on failure. */
+    /* json_object_set_new steals its value even when it fails. */
+    if ((res = json_object()) == NULL ||
+        json_object_set_new_nocheck(res, "lang", v->lang ?
+        json_string(v->lang) : json_null()) == -1)
+        goto fail;
+    /* Each keeps our reference until it is in res: fail drops ours. */
+    if (json_object_set_new_nocheck(res, "categories",
+        json_incref(cats)) == -1 ||
+        json_object_set_new_nocheck(res, "scores", json_incref(scores)) == -1 ||
+        json_object_set_new_nocheck(res, "hits", json_incref(hits)) == -1)
+        goto fail;
+    json_decref(cats);
+    json_decref(scores);
+    json_decref(hits);
     cats = scores = hits = NULL;
-    if (res == NULL)
-        goto fail;
-    if (any_shadow) {
-        if (rules_decide(r, ssums, sseen, &scats, &sscores) == -1 ||
-            json_object_set_new(res, "shadow", json_pack("{s:o, s:o}",
-            "categories", scats, "scores", sscores)) == -1)
+    if (v->shadow) {
+        if (rules_scores_json(v->shadow_scores, v->nshadow_scores, &scats,
+            &sscores) == -1 || (sh = json_object()) == NULL ||
+            json_object_set_new_nocheck(res, "shadow", sh) == -1)
             goto fail;
+        if (json_object_set_new_nocheck(sh, "categories",
+            json_incref(scats)) == -1 ||
+            json_object_set_new_nocheck(sh, "scores",
+            json_incref(sscores)) == -1)
+            goto fail;
+        json_decref(scats);
+        json_decref(sscores);
         scats = sscores = NULL;
     }
     return res;
@@ -633,6 +703,16 @@ fail:
     json_decref(scats);
     json_decref(sscores);
     return NULL;
+}
+
+json_t *
+rules_eval(struct rules *r, const struct item *it)
+{
+    struct rules_verdict v;
+
+    if (rules_classify(r, it, &v) == -1)
+        return NULL;
+    return rules_verdict_json(&v, item_text(it));
 }
 
 /* ------------------------------------------------------------------ */

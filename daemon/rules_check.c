@@ -163,12 +163,18 @@ static bool
 rules_check_atom_cb(const char *atom, size_t len, void *arg)
 {
     struct rules_check_atom *ca = arg;
-    const char *why = rules_check_atom_why(ca, atom, len);
+    const char *core;
+    bool left, right;
+    size_t n = rules_atom_core(atom, len, &core, &left, &right);
+    const char *why = rules_check_atom_why(ca, core, n);
 
     if (why != NULL && ca->why == NULL) {
+        char lit[sizeof(ca->bad)];
+
         snprintf(ca->whysave, sizeof(ca->whysave), "%s", why);
         ca->why = ca->whysave;
-        log_quote(ca->bad, sizeof(ca->bad), atom);
+        snprintf(lit, sizeof(lit), "%.*s", (int)n, core);
+        log_quote(ca->bad, sizeof(ca->bad), lit);
     }
     return why == NULL;
 }

@@ -6,6 +6,7 @@
  *   rules_rule.c       one rule mapping -> struct rules_rule
  *   rules.c            matching, rules_eval, examples, stats
  *   rules_req.c        what each pattern needs the text to contain
+ *   rules_req_parse.c  the pcre2 syntax, read for rules_req.c
  *   rules_prefilter.c  the vectorscan literal scan that picks candidates
  *   rules_check.c      rules_check: impossible and slow rules for -n
  *
@@ -40,6 +41,8 @@ struct item;
 #define RULES_EPSILON 1e-9
 /* Match time is measured on one eval in this many (rules_match_re). */
 #define RULES_TIME_EVERY 16
+/* Languages whose rule files are remembered (rules_classify). */
+#define RULES_LANG_CACHE 8
 
 /* Which text a rule reads. */
 enum rules_field {
@@ -194,9 +197,13 @@ struct rules {
     uint32_t gen;       /* eval counter for the *_gen stamps */
     double *sums;
     unsigned char *seen;
-    unsigned char *file_ok;         /* files applying to file_ok_lang */
-    char file_ok_lang[16];          /* "" for no language */
-    bool file_ok_valid;
+    unsigned char *file_ok;         /* files applying to this item */
+    /* file_ok for the last RULES_LANG_CACHE languages seen ("" for
+     * none): items come in a few languages, often interleaved. */
+    unsigned char *file_ok_rows;    /* RULES_LANG_CACHE rows of nfiles */
+    char file_ok_lang[RULES_LANG_CACHE][16];
+    size_t file_ok_used;            /* rows filled */
+    size_t file_ok_next;            /* row to replace next */
     size_t *order;
     size_t *hitlist;    /* pattern rules that hit, in order */
     size_t *cand;       /* prefilter candidates */
@@ -204,6 +211,8 @@ struct rules {
     size_t *always_list;            /* enabled pattern rules with always */
     size_t nalways;
     size_t *metas;      /* enabled meta rules, in order */
+    struct rules_hit *vhits;        /* rules_classify's answer */
+    struct rules_score *vscores;    /* counted, then with shadow hits */
 };
 
 /* One eval's view of an item (or of an example text). */
@@ -291,6 +300,14 @@ int rules_check_examples(struct rules *r, struct rules_errs *errs,
 #define RULES_REQ_AND 1u
 #define RULES_REQ_OR 2u
 
+/*
+ * An atom may begin and end with the byte RULES_REQ_EDGE, a word edge:
+ * the character next to the atom on that side, if any, is not a word
+ * character (so "\xffok\xff" is "ok" as a whole word). Only short atoms
+ * carry them; rules_atom_edges_ok checks them where the literal was found.
+ */
+#define RULES_REQ_EDGE 0xffu
+
 struct rules_req {
     uint32_t *ops;
     size_t nops;
@@ -303,6 +320,15 @@ int rules_req_build(const char *src, size_t len, uint32_t capture_count,
     struct rules_req *out, const char **why);
 void rules_req_free(struct rules_req *q);
 typedef bool rules_atom_fn(const char *atom, size_t len, void *arg);
+/* An atom's literal (*core, returned length) and its edge marks. */
+size_t rules_atom_core(const char *atom, size_t len, const char **core,
+    bool *left, bool *right);
+/* Do the characters around text[from, to) meet the edge marks? */
+bool rules_atom_edges_ok(const char *text, size_t len, size_t from,
+    size_t to, bool left, bool right);
+/* Does the (folded) text hold the atom, edge marks met? */
+bool rules_atom_in(const char *text, size_t len, const char *atom,
+    size_t alen);
 bool rules_req_eval(const struct rules_req *q, rules_atom_fn *fn,
     void *arg);
 /*

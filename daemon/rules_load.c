@@ -630,11 +630,15 @@ rules_prepare(struct rules *r, const struct rules_limits *lim)
     if ((r->sums = xcalloc(2 * r->ncats + 1, sizeof(*r->sums))) == NULL ||
         (r->seen = xcalloc(2 * r->ncats + 1, 1)) == NULL ||
         (r->order = xcalloc(r->ncats + 1, sizeof(*r->order))) == NULL ||
-        (r->file_ok = xcalloc(r->nfiles + 1, 1)) == NULL ||
+        (r->file_ok_rows = xcalloc(RULES_LANG_CACHE * (r->nfiles + 1),
+        1)) == NULL ||
         (r->hitlist = xcalloc(r->nrules + 1, sizeof(size_t))) == NULL ||
         (r->cand = xcalloc(r->nrules + 1, sizeof(size_t))) == NULL ||
         (r->always_list = xcalloc(r->nrules + 1, sizeof(size_t))) == NULL ||
-        (r->metas = xcalloc(nmeta + 1, sizeof(size_t))) == NULL)
+        (r->metas = xcalloc(nmeta + 1, sizeof(size_t))) == NULL ||
+        (r->vhits = xcalloc(r->nrules + 1, sizeof(*r->vhits))) == NULL ||
+        (r->vscores = xcalloc(2 * r->ncats + 1, sizeof(*r->vscores))) ==
+        NULL)
         return -1;
     r->nmeta = 0;
     for (size_t i = 0; i < r->nrules; i++) {
@@ -720,10 +724,12 @@ rules_free(struct rules *r)
     xfree(r->sums);
     xfree(r->seen);
     xfree(r->order);
-    xfree(r->file_ok);
+    xfree(r->file_ok_rows);
     xfree(r->hitlist);
     xfree(r->cand);
     xfree(r->always_list);
     xfree(r->metas);
+    xfree(r->vhits);
+    xfree(r->vscores);
     xfree(r);
 }

@@ -52,10 +52,27 @@ struct rules_pf_side {
     size_t hcap;
     uint32_t *arule_off;        /* atom -> rules using it (CSR) */
     uint32_t *arules;
+    uint32_t *arule_node;       /* and the part of the rule's program to
+                                 * evaluate when the atom is seen */
     uint32_t *atom_gen;         /* atom seen in scan number gen */
     uint32_t *hits;             /* atoms seen in this scan */
     size_t nhits;
-    hs_database_t *db;
+    unsigned char *edges;       /* per atom: 1 left, 2 right edge mark */
+    uint32_t *corelen;          /* per atom: bytes of its literal */
+};
+
+/*
+ * What the scan callback needs. One scan covers both texts: the folded
+ * normalized text, then (when raw rules exist and it differs) a 0xff
+ * byte, which no literal holds, and the folded raw text.
+ */
+struct rules_pf_scan {
+    struct rules_prefilter *pf;
+    const char *text;           /* text[0, norm_len): normalized */
+    size_t norm_len;
+    size_t raw_off;             /* text[raw_off, raw_off + raw_len): raw */
+    size_t raw_len;
+    uint32_t gen;
 };
 
 /*
@@ -64,7 +81,7 @@ struct rules_pf_side {
  * AND can stop at its first false term and an OR at its first true one.
  */
 struct rules_pf_rule {
-    uint32_t gen;               /* evaluated in scan number gen */
+    uint32_t gen;               /* a candidate of scan number gen */
     uint32_t off;               /* first node in prog (in words) */
     uint32_t koff;              /* its key atoms in keys */
     uint32_t nkeys;
@@ -73,11 +90,13 @@ struct rules_pf_rule {
 
 struct rules_prefilter {
     struct rules_pf_side side[2];   /* by enum rules_field */
+    hs_database_t *db;          /* ids: text atoms, then raw atoms */
     struct rules_pf_rule *rinfo;    /* by rule index */
     uint32_t *prog;
     size_t nprog;
     size_t progcap;
     uint32_t *keys;             /* every rule's key atoms */
+    uint32_t *keynode;          /* each key's disjunct (offset in prog) */
     size_t nkeys;
     size_t keycap;
     hs_scratch_t *scratch;
@@ -179,10 +198,11 @@ rules_pf_side_free(struct rules_pf_side *sd)
     xfree(sd->hash);
     xfree(sd->arule_off);
     xfree(sd->arules);
+    xfree(sd->arule_node);
     xfree(sd->atom_gen);
     xfree(sd->hits);
-    if (sd->db != NULL)
-        hs_free_database(sd->db);
+    xfree(sd->edges);
+    xfree(sd->corelen);
 }
 
 void
@@ -192,8 +212,11 @@ rules_prefilter_free(struct rules_prefilter *pf)
         return;
     for (size_t s = 0; s < 2; s++)
         rules_pf_side_free(&pf->side[s]);
+    if (pf->db != NULL)
+        hs_free_database(pf->db);
     xfree(pf->prog);
     xfree(pf->keys);
+    xfree(pf->keynode);
     xfree(pf->rinfo);
     if (pf->scratch != NULL)
         hs_free_scratch(pf->scratch);
@@ -214,11 +237,7 @@ rules_pf_atom_in_cb(const char *atom, size_t len, void *arg)
 {
     const struct buf *b = arg;
 
-    for (size_t i = 0; len <= b->len && i <= b->len - len; i++) {
-        if (memcmp(b->data + i, atom, len) == 0)
-            return true;
-    }
-    return false;
+    return rules_atom_in(b->data, b->len, atom, len);
 }
 
 /*
@@ -328,9 +347,15 @@ rules_pf_key_score(const struct rules_pf_side *sd, const uint32_t *p,
     }
 }
 
+/*
+ * Key atoms of the subformula at p, each with dnode: the disjunct of the
+ * rule's requirement it belongs to, which is all that needs evaluating
+ * when the key is seen (the requirement holds only if one of its
+ * disjuncts does, and a true disjunct has a key in the text).
+ */
 static int
 rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
-    const uint32_t *p)
+    const uint32_t *p, uint32_t dnode)
 {
     uint32_t op = p[0], n = op >> 2;
     const uint32_t *best = NULL;
@@ -339,13 +364,17 @@ rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
     if ((op & 3) == RULES_REQ_ATOM) {
         if (pf->nkeys == pf->keycap) {
             size_t cap = pf->keycap ? pf->keycap * 2 : 1024;
-            uint32_t *k = xrealloc(pf->keys, cap * sizeof(*k));
+            uint32_t *k = xrealloc(pf->keys, cap * sizeof(*k)), *d;
 
             if (k == NULL)
                 return -1;
             pf->keys = k;
+            if ((d = xrealloc(pf->keynode, cap * sizeof(*d))) == NULL)
+                return -1;
+            pf->keynode = d;
             pf->keycap = cap;
         }
+        pf->keynode[pf->nkeys] = dnode;
         pf->keys[pf->nkeys++] = n;
         return 0;
     }
@@ -354,7 +383,7 @@ rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
         size_t ml, c;
 
         if ((op & 3) == RULES_REQ_OR) {
-            if (rules_pf_key_emit(pf, sd, p) == -1)
+            if (rules_pf_key_emit(pf, sd, p, dnode) == -1)
                 return -1;
             continue;
         }
@@ -365,7 +394,25 @@ rules_pf_key_emit(struct rules_prefilter *pf, const struct rules_pf_side *sd,
             bc = c;
         }
     }
-    return best != NULL ? rules_pf_key_emit(pf, sd, best) : 0;
+    return best != NULL ? rules_pf_key_emit(pf, sd, best, dnode) : 0;
+}
+
+/* The keys of a whole requirement (at prog + off), by disjunct. */
+static int
+rules_pf_keys(struct rules_prefilter *pf, const struct rules_pf_side *sd,
+    uint32_t off)
+{
+    const uint32_t *p = pf->prog + off;
+    uint32_t op = p[0];
+
+    if ((op & 3) != RULES_REQ_OR)
+        return rules_pf_key_emit(pf, sd, p, off);
+    off += 2;
+    for (uint32_t k = 0; k < op >> 2; k++, off += 2 * pf->prog[off + 1]) {
+        if (rules_pf_key_emit(pf, sd, pf->prog + off, off) == -1)
+            return -1;
+    }
+    return 0;
 }
 
 /* One rule: analyse, check, and append its program. */
@@ -432,7 +479,7 @@ rules_pf_add_rule(struct rules *r, struct rules_prefilter *pf,
         (q.ops[q.nops - 1] >> 2) + 1 == q.nops);
     pf->nprog = o;
     ri->koff = (uint32_t)pf->nkeys;
-    if (rules_pf_key_emit(pf, sd, pf->prog + ri->off) == -1)
+    if (rules_pf_keys(pf, sd, ri->off) == -1)
         goto out;
     ri->nkeys = (uint32_t)(pf->nkeys - ri->koff);
     rule->always = false;
@@ -445,17 +492,13 @@ out:
     return rc;
 }
 
-/*
- * Atom -> rules lists, and the literal database of one side. Returns 0,
- * -1 when memory runs out, 1 when vectorscan refused the literals.
- */
+/* Atom -> rules lists of one side, and its atoms' literals and edges.
+ * Returns -1 when memory runs out. */
 static int
 rules_pf_side_build(struct rules *r, struct rules_prefilter *pf,
     enum rules_field field)
 {
     struct rules_pf_side *sd = &pf->side[field];
-    hs_compile_error_t *err = NULL;
-    unsigned *flags = NULL, *ids = NULL;
     uint32_t *fill = NULL;
     int rc = -1;
 
@@ -464,10 +507,12 @@ rules_pf_side_build(struct rules *r, struct rules_prefilter *pf,
     if ((sd->arule_off = xcalloc(sd->natoms + 1, sizeof(uint32_t))) ==
         NULL || (sd->atom_gen = xcalloc(sd->natoms, sizeof(uint32_t))) ==
         NULL || (sd->hits = xcalloc(sd->natoms, sizeof(uint32_t))) == NULL ||
+        (sd->edges = xcalloc(sd->natoms, 1)) == NULL ||
+        (sd->corelen = xcalloc(sd->natoms, sizeof(uint32_t))) == NULL ||
         (fill = xcalloc(sd->natoms + 1, sizeof(uint32_t))) == NULL)
         goto out;
     /* Two passes over the key atoms: count, then fill. An atom that is
-     * a key twice in one rule is listed twice; gen makes that harmless. */
+     * a key twice in one rule is listed twice, once per disjunct. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < r->nrules; i++) {
             const struct rules_rule *rule = &r->rules[i];
@@ -480,44 +525,93 @@ rules_pf_side_build(struct rules *r, struct rules_prefilter *pf,
             for (uint32_t k = 0; k < ri->nkeys; k++) {
                 uint32_t a = pf->keys[ri->koff + k];
 
-                if (pass == 0)
+                if (pass == 0) {
                     sd->arule_off[a + 1]++;
-                else
-                    sd->arules[sd->arule_off[a] + fill[a]++] = (uint32_t)i;
+                    continue;
+                }
+                sd->arule_node[sd->arule_off[a] + fill[a]] =
+                    pf->keynode[ri->koff + k];
+                sd->arules[sd->arule_off[a] + fill[a]++] = (uint32_t)i;
             }
         }
         if (pass == 0) {
             for (size_t a = 0; a < sd->natoms; a++)
                 sd->arule_off[a + 1] += sd->arule_off[a];
             if ((sd->arules = xcalloc(sd->arule_off[sd->natoms] + 1,
+                sizeof(uint32_t))) == NULL ||
+                (sd->arule_node = xcalloc(sd->arule_off[sd->natoms] + 1,
                 sizeof(uint32_t))) == NULL)
                 goto out;
         }
     }
-    if ((flags = xcalloc(sd->natoms, sizeof(*flags))) == NULL ||
-        (ids = xcalloc(sd->natoms, sizeof(*ids))) == NULL)
-        goto out;
     for (size_t a = 0; a < sd->natoms; a++) {
-        flags[a] = HS_FLAG_SINGLEMATCH;
-        ids[a] = (unsigned)a;
+        const char *core;
+        bool left, right;
+
+        sd->corelen[a] = (uint32_t)rules_atom_core(sd->atoms[a],
+            sd->alens[a], &core, &left, &right);
+        sd->edges[a] = (unsigned char)(left | right << 1);
     }
-    if (hs_compile_lit_multi((const char *const *)sd->atoms, flags, ids,
-        sd->alens, (unsigned)sd->natoms, HS_MODE_BLOCK, NULL, &sd->db,
-        &err) != HS_SUCCESS) {
+    rc = 0;
+out:
+    xfree(fill);
+    return rc;
+}
+
+/*
+ * The literal database of both sides' atoms. Returns 0, -1 when memory
+ * runs out, 1 when vectorscan refused the literals.
+ */
+static int
+rules_pf_db_build(struct rules_prefilter *pf)
+{
+    size_t n0 = pf->side[0].natoms, n = n0 + pf->side[1].natoms;
+    hs_compile_error_t *err = NULL;
+    unsigned *flags = NULL, *ids = NULL;
+    const char **cores = NULL;
+    size_t *clens = NULL;
+    int rc = -1;
+
+    if (n == 0)
+        return 0;
+    if ((flags = xcalloc(n, sizeof(*flags))) == NULL ||
+        (ids = xcalloc(n, sizeof(*ids))) == NULL ||
+        (cores = xcalloc(n, sizeof(*cores))) == NULL ||
+        (clens = xcalloc(n, sizeof(*clens))) == NULL)
+        goto out;
+    /*
+     * An atom with edge marks is its bare literal, reported at every
+     * place it occurs, until one has the edges it needs. So is a raw
+     * rule's: the first place may be in the normalized text, before the
+     * raw one in the buffer scanned. The others are reported once.
+     */
+    for (size_t i = 0; i < n; i++) {
+        const struct rules_pf_side *sd = &pf->side[i >= n0];
+        size_t a = i >= n0 ? i - n0 : i;
+        bool left, right;
+
+        clens[i] = rules_atom_core(sd->atoms[a], sd->alens[a], &cores[i],
+            &left, &right);
+        flags[i] = sd->edges[a] || i >= n0 ? 0 : HS_FLAG_SINGLEMATCH;
+        ids[i] = (unsigned)i;
+    }
+    if (hs_compile_lit_multi(cores, flags, ids, clens, (unsigned)n,
+        HS_MODE_BLOCK, NULL, &pf->db, &err) != HS_SUCCESS) {
         log_warnx("vectorscan: %s; classifying without the prefilter",
             err && err->message ? err->message : "compile failed");
         hs_free_compile_error(err);
-        sd->db = NULL;
+        pf->db = NULL;
         rc = 1;
         goto out;
     }
-    if (hs_alloc_scratch(sd->db, &pf->scratch) != HS_SUCCESS)
+    if (hs_alloc_scratch(pf->db, &pf->scratch) != HS_SUCCESS)
         goto out;
     rc = 0;
 out:
     xfree(flags);
     xfree(ids);
-    xfree(fill);
+    xfree(cores);
+    xfree(clens);
     return rc;
 }
 
@@ -531,7 +625,7 @@ rules_prefilter_build(struct rules *r)
 {
     struct rules_prefilter *pf;
     uint64_t t0 = util_mono_ns();
-    int rc = -1, t, w;
+    int rc = -1, d;
 
     hs_set_allocator(rules_pf_hs_malloc, rules_pf_hs_free);
     r->nalways = 0;
@@ -550,10 +644,11 @@ rules_prefilter_build(struct rules *r)
         if (rule->always)
             r->always_list[r->nalways++] = i;
     }
-    if ((t = rules_pf_side_build(r, pf, RULES_FIELD_TEXT)) == -1 ||
-        (w = rules_pf_side_build(r, pf, RULES_FIELD_RAW)) == -1)
+    if (rules_pf_side_build(r, pf, RULES_FIELD_TEXT) == -1 ||
+        rules_pf_side_build(r, pf, RULES_FIELD_RAW) == -1 ||
+        (d = rules_pf_db_build(pf)) == -1)
         goto fail;
-    if (t == 1 || w == 1) {
+    if (d == 1) {
         rc = 0;
         goto fail;
     }
@@ -583,12 +678,31 @@ static int
 rules_pf_match_cb(unsigned id, unsigned long long from,
     unsigned long long to, unsigned flags, void *arg)
 {
-    struct rules_pf_side *sd = arg;
+    struct rules_pf_scan *sc = arg;
+    size_t n0 = sc->pf->side[0].natoms;
+    struct rules_pf_side *sd = &sc->pf->side[id >= n0];
+    const char *text = sc->text;
+    size_t len = sc->norm_len, end = (size_t)to, start;
 
-    (void)from;
-    (void)to;
+    (void)from;     /* not reported without HS_FLAG_SOM_LEFTMOST */
     (void)flags;
-    /* HS_FLAG_SINGLEMATCH: each atom is reported once per scan. */
+    if (id >= n0) {
+        id -= (unsigned)n0;
+        if (end < sc->raw_off + sd->corelen[id])
+            return 0;       /* in the normalized text */
+        text += sc->raw_off;
+        len = sc->raw_len;
+        end -= sc->raw_off;
+    } else if (end > len) {
+        return 0;           /* in the raw text */
+    }
+    start = end - sd->corelen[id];
+    /* Atoms without edges are HS_FLAG_SINGLEMATCH: reported once. */
+    if (sd->atom_gen[id] == sc->gen || (sd->edges[id] &&
+        !rules_atom_edges_ok(text, len, start, end, sd->edges[id] & 1,
+        sd->edges[id] & 2)))
+        return 0;
+    sd->atom_gen[id] = sc->gen;
     sd->hits[sd->nhits++] = id;
     return 0;
 }
@@ -606,7 +720,11 @@ rules_pf_eval(const uint32_t *p, const struct rules_pf_side *sd,
     is_and = (op & 3) == RULES_REQ_AND;
     p += 2;
     for (uint32_t k = 0; k < n; k++) {
-        if (rules_pf_eval(p, sd, gen) != is_and)
+        /* Atoms inline: most terms are atoms. */
+        bool v = (p[0] & 3) == RULES_REQ_ATOM ?
+            sd->atom_gen[p[0] >> 2] == gen : rules_pf_eval(p, sd, gen);
+
+        if (v != is_and)
             return !is_and;
         p += 2 * p[1];
     }
@@ -621,44 +739,77 @@ rules_pf_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Scan one side's text; its candidates go to pf->tmp. */
-static int
-rules_pf_scan_side(struct rules_prefilter *pf, enum rules_field field,
-    const char *text, size_t len, size_t *ntmp)
+/* One side's candidates, from the atoms the scan found, to pf->tmp. */
+static void
+rules_pf_side_cands(struct rules_prefilter *pf, enum rules_field field,
+    size_t *ntmp)
 {
     struct rules_pf_side *sd = &pf->side[field];
-    size_t n;
 
-    if (sd->db == NULL || len == 0)
-        return 0;
-    if (2 * len + 1 > pf->foldcap) {
-        char *f = xrealloc(pf->fold, 2 * len + 1);
-
-        if (f == NULL)
-            return -1;
-        pf->fold = f;
-        pf->foldcap = 2 * len + 1;
-    }
-    n = rules_fold_into(pf->fold, text, len, pf->fold_table);
-    sd->nhits = 0;
-    if (n > UINT32_MAX || hs_scan(sd->db, pf->fold, (unsigned)n, 0,
-        pf->scratch, rules_pf_match_cb, sd) != HS_SUCCESS)
-        return -1;
-    for (size_t h = 0; h < sd->nhits; h++)
-        sd->atom_gen[sd->hits[h]] = pf->gen;
     for (size_t h = 0; h < sd->nhits; h++) {
         uint32_t a = sd->hits[h];
 
         for (uint32_t k = sd->arule_off[a]; k < sd->arule_off[a + 1]; k++) {
             struct rules_pf_rule *ri = &pf->rinfo[sd->arules[k]];
 
+            /* gen: already a candidate. Else only the key's disjunct. */
             if (ri->gen == pf->gen)
                 continue;
-            ri->gen = pf->gen;
-            if (ri->any || rules_pf_eval(pf->prog + ri->off, sd, pf->gen))
+            if (ri->any || rules_pf_eval(pf->prog + sd->arule_node[k], sd,
+                pf->gen)) {
+                ri->gen = pf->gen;
                 pf->tmp[(*ntmp)++] = sd->arules[k];
+            }
         }
     }
+}
+
+/*
+ * Fold the subject's texts into one buffer and scan it once. The raw
+ * text is only needed for raw rules, and only once when its fold is the
+ * normalized text's (a text normalization leaves as it is). Returns -1
+ * when memory runs out or the scan fails.
+ */
+static int
+rules_pf_scan_texts(struct rules_prefilter *pf, const struct rules_subject *sj)
+{
+    bool want_norm = pf->side[0].natoms > 0 && sj->norm_len > 0;
+    bool want_raw = pf->side[1].natoms > 0 && sj->len > 0;
+    size_t need = 2 * sj->norm_len + 2 * sj->len + 2, n = 0, raw;
+    struct rules_pf_scan sc = { pf, NULL, 0, 0, 0, pf->gen };
+
+    pf->side[0].nhits = pf->side[1].nhits = 0;
+    if (!want_norm && !want_raw)
+        return 0;
+    if (need > pf->foldcap) {
+        char *f = xrealloc(pf->fold, need);
+
+        if (f == NULL)
+            return -1;
+        pf->fold = f;
+        pf->foldcap = need;
+    }
+    if (want_norm)
+        n = rules_fold_into(pf->fold, sj->norm, sj->norm_len,
+            pf->fold_table);
+    sc.norm_len = n;
+    if (want_raw) {
+        raw = n + (n > 0);
+        sc.raw_len = rules_fold_into(pf->fold + raw, sj->text, sj->len,
+            pf->fold_table);
+        if (sc.raw_len == n && memcmp(pf->fold, pf->fold + raw, n) == 0) {
+            sc.raw_off = 0;         /* the same text: scan it once */
+        } else {
+            if (n > 0)
+                pf->fold[n] = (char)0xff;
+            sc.raw_off = raw;
+            n = raw + sc.raw_len;
+        }
+    }
+    sc.text = pf->fold;
+    if (n > UINT32_MAX || hs_scan(pf->db, pf->fold, (unsigned)n, 0,
+        pf->scratch, rules_pf_match_cb, &sc) != HS_SUCCESS)
+        return -1;
     return 0;
 }
 
@@ -687,11 +838,10 @@ rules_prefilter_scan(struct rules *r, const struct rules_subject *sj)
         }
     }
     pf->gen = r->gen;
-    if (rules_pf_scan_side(pf, RULES_FIELD_TEXT, sj->norm, sj->norm_len,
-        &ntmp) == -1 || rules_pf_scan_side(pf, RULES_FIELD_RAW, sj->text,
-        sj->len, &ntmp) == -1) {
+    if (rules_pf_scan_texts(pf, sj) == -1)
         return -1;
-    }
+    rules_pf_side_cands(pf, RULES_FIELD_TEXT, &ntmp);
+    rules_pf_side_cands(pf, RULES_FIELD_RAW, &ntmp);
     if (ntmp > 32) {
         qsort(pf->tmp, ntmp, sizeof(*pf->tmp), rules_pf_cmp);
     } else {

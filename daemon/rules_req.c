@@ -16,7 +16,8 @@
  * Everything here errs towards "may match": a requirement must hold for
  * every text pcre2 matches, or the prefilter (rules_prefilter.c) would
  * lose hits. rules_check.c uses the same analysis to find literals the
- * normalized text can never hold.
+ * normalized text can never hold. The syntax itself is read in
+ * rules_req_parse.c; rules_req_internal.h is what the two share.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,12 +28,8 @@
 
 #include "alloc.h"
 #include "rules_internal.h"
+#include "rules_req_internal.h"
 
-#define RULES_RQ_EXACT_MAX 16         /* strings in an exact set */
-#define RULES_RQ_ATOM_MIN 3           /* bytes of the shortest useful atom */
-#define RULES_RQ_AND_MAX 16           /* kept terms of one AND */
-#define RULES_RQ_OR_MAX 8192          /* terms of one OR before giving up */
-#define RULES_RQ_DEPTH_MAX 200        /* group nesting analysed */
 
 /* ------------------------------------------------------------------ */
 /* Case folding                                                        */
@@ -44,7 +41,7 @@
  * σ, ς and Σ) all fold to one code point, so a caseless match of a
  * literal in a text implies the folded literal occurs in the folded text.
  */
-static uint32_t
+uint32_t
 rules_rq_fold_cp(uint32_t cp)
 {
     if (cp < 0x80)
@@ -53,7 +50,7 @@ rules_rq_fold_cp(uint32_t cp)
 }
 
 /* Decode one valid UTF-8 character; 0 when the bytes are not one. */
-static size_t
+size_t
 rules_rq_utf8_decode(const unsigned char *u, size_t n, uint32_t *cp)
 {
     unsigned char c = u[0], lo = 0x80, hi = 0xbf;
@@ -89,7 +86,7 @@ rules_rq_utf8_decode(const unsigned char *u, size_t n, uint32_t *cp)
     return k;
 }
 
-static size_t
+size_t
 rules_rq_utf8_encode(uint32_t cp, char *out)
 {
     if (cp < 0x80) {
@@ -184,14 +181,9 @@ struct rules_rq_chunk {
     size_t cap;
 };
 
-struct rules_rq_arena {
-    struct rules_rq_chunk *head;
-    bool oom;
-};
-
 #define RULES_RQ_HDR ((sizeof(struct rules_rq_chunk) + 15) & ~(size_t)15)
 
-static void *
+void *
 rules_rq_alloc(struct rules_rq_arena *a, size_t n)
 {
     struct rules_rq_chunk *c = a->head;
@@ -226,45 +218,18 @@ rules_rq_arena_free(struct rules_rq_arena *a)
     }
 }
 
-struct rules_rq_str {
-    const char *s;
-    size_t len;
-};
-
-enum rules_rq_op {
-    RULES_RQ_TRUE,
-    RULES_RQ_ATOM,
-    RULES_RQ_AND,
-    RULES_RQ_OR,
-};
-
-struct rules_rq_node {
-    enum rules_rq_op op;
-    struct rules_rq_str atom;
-    struct rules_rq_node **kids;
-    size_t nkids;
-};
-
-/* What a subexpression can match: an exact set, or a formula. */
-struct rules_rq_info {
-    bool exact;
-    struct rules_rq_str *set;
-    size_t n;
-    struct rules_rq_node *match;
-};
-
-static struct rules_rq_node rules_rq_true_node = {
+struct rules_rq_node rules_rq_true_node = {
     RULES_RQ_TRUE, { NULL, 0 }, NULL, 0
 };
 
-static struct rules_rq_info
+struct rules_rq_info
 rules_rq_any(void)
 {
     return (struct rules_rq_info){ .exact = false,
         .match = &rules_rq_true_node };
 }
 
-static struct rules_rq_info
+struct rules_rq_info
 rules_rq_exact1(struct rules_rq_arena *a, const char *s, size_t len)
 {
     struct rules_rq_str *set = rules_rq_alloc(a, sizeof(*set));
@@ -278,15 +243,55 @@ rules_rq_exact1(struct rules_rq_arena *a, const char *s, size_t len)
     return (struct rules_rq_info){ .exact = true, .set = set, .n = 1 };
 }
 
-static struct rules_rq_info
+struct rules_rq_info
 rules_rq_empty(struct rules_rq_arena *a)
 {
-    return rules_rq_exact1(a, "", 0);
+    struct rules_rq_info r = rules_rq_exact1(a, "", 0);
+
+    r.nws = r.nwe = RULES_RQ_NW_PASS;
+    return r;
+}
+
+/* A zero-width assertion: nothing to match, flags as given. */
+struct rules_rq_info
+rules_rq_assert(struct rules_rq_arena *a, unsigned char nws,
+    unsigned char nwe)
+{
+    struct rules_rq_info r = rules_rq_empty(a);
+
+    r.nws = nws;
+    r.nwe = nwe;
+    return r;
+}
+
+/* Two subexpressions' flags, either of which may be the one that matched. */
+static unsigned char
+rules_rq_nw_either(unsigned char x, unsigned char y)
+{
+    if (x == RULES_RQ_NW_NO || y == RULES_RQ_NW_NO)
+        return RULES_RQ_NW_NO;
+    return x == RULES_RQ_NW_PASS || y == RULES_RQ_NW_PASS ?
+        RULES_RQ_NW_PASS : RULES_RQ_NW_YES;
+}
+
+/* Is a code point a word character for pcre2 (UCP) in every version:
+ * a letter, a digit or number, or '_'? */
+bool
+rules_rq_word_cp(uint32_t cp)
+{
+    utf8proc_category_t c;
+
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
+            (cp >= 'A' && cp <= 'Z') || cp == '_';
+    c = utf8proc_category((int32_t)cp);
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
+        (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
 }
 
 /* An AND of x and y, flattened; extra terms dropped (that only weakens
  * the requirement, which is always safe). */
-static struct rules_rq_node *
+struct rules_rq_node *
 rules_rq_and(struct rules_rq_arena *a, struct rules_rq_node *x,
     struct rules_rq_node *y)
 {
@@ -344,24 +349,17 @@ rules_rq_or(struct rules_rq_arena *a, struct rules_rq_node **v, size_t n)
     return o;
 }
 
-/*
- * Is an atom worth looking for? Three bytes or more; or shorter but made
- * only of punctuation and symbols ("?", "$$", "？", "€"), which are rare
- * enough in comments to be worth it.
- */
+/* Only punctuation and symbols ("?", "$$", "？", "€")? */
 static bool
-rules_rq_usable(const struct rules_rq_str *a)
+rules_rq_punct(const unsigned char *u, size_t len)
 {
-    const unsigned char *u = (const unsigned char *)a->s;
     uint32_t cp;
     size_t k;
 
-    if (a->len >= RULES_RQ_ATOM_MIN)
-        return true;
-    if (a->len == 0)
+    if (len == 0)
         return false;
-    for (size_t i = 0; i < a->len; i += k) {
-        if ((k = rules_rq_utf8_decode(u + i, a->len - i, &cp)) == 0)
+    for (size_t i = 0; i < len; i += k) {
+        if ((k = rules_rq_utf8_decode(u + i, len - i, &cp)) == 0)
             return false;
         if (cp < 0x80 ? !(cp > 0x20 && cp < 0x7f && !rules_rq_isalnum_cp(cp)) :
             utf8proc_category((int32_t)cp) < UTF8PROC_CATEGORY_PC ||
@@ -369,6 +367,57 @@ rules_rq_usable(const struct rules_rq_str *a)
             return false;
     }
     return true;
+}
+
+/*
+ * The atom to look for when a match holds the exact string s, or one of
+ * length 0 when none is worth looking for. Marks inside s are dropped,
+ * and so are marks at its ends unless the letter next to them is a word
+ * character. What is worth it: three characters or more; a word of one
+ * or two characters marked at both ends (or, two, at one), as in
+ * \b(?:ok|no)\b, which the scan then checks (rules_atom_edges_ok); three
+ * bytes or more (two Cyrillic letters); punctuation and symbols, rare
+ * enough in comments ("?", "€").
+ */
+static struct rules_rq_str
+rules_rq_atom(struct rules_rq_arena *a, const struct rules_rq_str *s)
+{
+    const unsigned char *u = (const unsigned char *)s->s;
+    struct rules_rq_str none = { "", 0 };
+    size_t n = 0, chars = 0, k;
+    uint32_t first = 0, last = 0;
+    bool left, right;
+    char *out;
+
+    if (s->len == 0 || (out = rules_rq_alloc(a, s->len + 1)) == NULL)
+        return none;
+    left = u[0] == RULES_REQ_EDGE;
+    right = u[s->len - 1] == RULES_REQ_EDGE;
+    out[n++] = (char)RULES_REQ_EDGE;
+    for (size_t i = 0; i < s->len; i += k) {
+        k = 1;
+        if (u[i] == RULES_REQ_EDGE)
+            continue;
+        if ((k = rules_rq_utf8_decode(u + i, s->len - i, &last)) == 0)
+            return none;
+        if (chars++ == 0)
+            first = last;
+        memcpy(out + n, u + i, k);
+        n += k;
+    }
+    left = left && chars > 0 && rules_rq_word_cp(first);
+    right = right && chars > 0 && rules_rq_word_cp(last);
+    if (chars >= 3 || (!left && !right && n - 1 >= RULES_RQ_ATOM_MIN) ||
+        (!left && !right && rules_rq_punct((const unsigned char *)out + 1,
+        n - 1)))
+        return (struct rules_rq_str){ out + 1, n - 1 };
+    if (chars == 0 || (chars == 1 && !(left && right)) ||
+        (chars == 2 && !left && !right))
+        return none;
+    if (right)
+        out[n++] = (char)RULES_REQ_EDGE;
+    return left ? (struct rules_rq_str){ out, n } :
+        (struct rules_rq_str){ out + 1, n - 1 };
 }
 
 static bool
@@ -394,12 +443,16 @@ rules_rq_set_match(struct rules_rq_arena *a, const struct rules_rq_str *set,
     size_t n)
 {
     struct rules_rq_node **v;
+    struct rules_rq_str *atoms;
     size_t k = 0;
 
+    if ((atoms = rules_rq_alloc(a, n * sizeof(*atoms))) == NULL)
+        return &rules_rq_true_node;
     for (size_t i = 0; i < n; i++) {
-        if (!rules_rq_usable(&set[i]))
+        if ((atoms[i] = rules_rq_atom(a, &set[i])).len == 0)
             return &rules_rq_true_node;
     }
+    set = atoms;
     if ((v = rules_rq_alloc(a, n * sizeof(*v))) == NULL)
         return &rules_rq_true_node;
     for (size_t i = 0; i < n; i++) {
@@ -424,14 +477,14 @@ rules_rq_set_match(struct rules_rq_arena *a, const struct rules_rq_str *set,
     return rules_rq_or(a, v, k);
 }
 
-static struct rules_rq_node *
+struct rules_rq_node *
 rules_rq_match(struct rules_rq_arena *a, const struct rules_rq_info *x)
 {
     return x->exact ? rules_rq_set_match(a, x->set, x->n) : x->match;
 }
 
 /* Add s to set (of *n, room for RULES_RQ_EXACT_MAX) unless it is there. */
-static void
+void
 rules_rq_set_add(struct rules_rq_str *set, size_t *n, struct rules_rq_str s)
 {
     for (size_t i = 0; i < *n; i++) {
@@ -441,7 +494,7 @@ rules_rq_set_add(struct rules_rq_str *set, size_t *n, struct rules_rq_str s)
     set[(*n)++] = s;
 }
 
-static struct rules_rq_info
+struct rules_rq_info
 rules_rq_concat(struct rules_rq_arena *a, const struct rules_rq_info *x,
     const struct rules_rq_info *y)
 {
@@ -471,7 +524,7 @@ rules_rq_concat(struct rules_rq_arena *a, const struct rules_rq_info *x,
 }
 
 /* Alternatives: the union of exact sets while small, else an OR. */
-static struct rules_rq_info
+struct rules_rq_info
 rules_rq_alt(struct rules_rq_arena *a, const struct rules_rq_info *v, size_t n)
 {
     struct rules_rq_info r = { .exact = true };
@@ -479,9 +532,12 @@ rules_rq_alt(struct rules_rq_arena *a, const struct rules_rq_info *v, size_t n)
     size_t total = 0;
     bool exact = true;
 
+    r.nws = r.nwe = n > 0 ? RULES_RQ_NW_YES : RULES_RQ_NW_NO;
     for (size_t i = 0; i < n; i++) {
         exact = exact && v[i].exact;
         total += v[i].exact ? v[i].n : 0;
+        r.nws = rules_rq_nw_either(r.nws, v[i].nws);
+        r.nwe = rules_rq_nw_either(r.nwe, v[i].nwe);
     }
     if (n == 1)
         return v[0];
@@ -500,12 +556,14 @@ rules_rq_alt(struct rules_rq_arena *a, const struct rules_rq_info *v, size_t n)
     for (size_t i = 0; i < n; i++)
         nodes[i] = rules_rq_match(a, &v[i]);
     r.exact = false;
+    r.set = NULL;
+    r.n = 0;
     r.match = rules_rq_or(a, nodes, n);
     return r;
 }
 
 /* x{min,max}; max UINT32_MAX is unbounded. */
-static struct rules_rq_info
+struct rules_rq_info
 rules_rq_repeat(struct rules_rq_arena *a, const struct rules_rq_info *x,
     uint32_t min,
     uint32_t max)
@@ -544,922 +602,6 @@ rules_rq_repeat(struct rules_rq_arena *a, const struct rules_rq_info *x,
 }
 
 /* ------------------------------------------------------------------ */
-/* Analysis: the pcre2 syntax                                          */
-/* ------------------------------------------------------------------ */
-
-#define RULES_RQ_FLAG_X 1u    /* (?x): blanks and # comments ignored */
-#define RULES_RQ_FLAG_N 2u    /* (?n): plain parentheses do not capture */
-
-struct rules_rq_parser {
-    const unsigned char *p;
-    const unsigned char *end;
-    struct rules_rq_arena *a;
-    uint32_t ncap;
-    int depth;
-    const char *why;    /* set: the analysis gave up */
-};
-
-static struct rules_rq_info rules_rq_parse_alt(struct rules_rq_parser *ps,
-    unsigned flags);
-
-static void
-rules_rq_bail(struct rules_rq_parser *ps, const char *why)
-{
-    if (ps->why == NULL)
-        ps->why = why;
-}
-
-static bool
-rules_rq_isdigit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool
-rules_rq_isxdigit(unsigned char c)
-{
-    return rules_rq_isdigit(c) || (c >= 'a' && c <= 'f') ||
-        (c >= 'A' && c <= 'F');
-}
-
-static bool
-rules_rq_isalnum(unsigned char c)
-{
-    return rules_rq_isdigit(c) || (c >= 'a' && c <= 'z') ||
-        (c >= 'A' && c <= 'Z');
-}
-
-static uint32_t
-rules_rq_hexval(unsigned char c)
-{
-    return rules_rq_isdigit(c) ? (uint32_t)(c - '0') :
-        (uint32_t)((c | 0x20) - 'a' + 10);
-}
-
-/*
- * In (?x) mode, skip what pcre2 skips: its white space (ASCII 9-13 and
- * 32, and U+0085, U+200E, U+200F, U+2028, U+2029) and # comments to the
- * end of the line. A comment holding another line ending pcre2 might
- * stop at is not guessed about.
- */
-static void
-rules_rq_skip_blank(struct rules_rq_parser *ps, unsigned flags)
-{
-    const unsigned char *p = ps->p, *e = ps->end;
-
-    if (!(flags & RULES_RQ_FLAG_X))
-        return;
-    while (p < e) {
-        if ((*p >= 9 && *p <= 13) || *p == ' ') {
-            p++;
-        } else if (e - p >= 2 && p[0] == 0xc2 && p[1] == 0x85) {
-            p += 2;
-        } else if (e - p >= 3 && p[0] == 0xe2 && p[1] == 0x80 &&
-            (p[2] == 0x8e || p[2] == 0x8f || p[2] == 0xa8 ||
-            p[2] == 0xa9)) {
-            p += 3;
-        } else if (*p == '#') {
-            while (p < e && *p != '\n') {
-                if (*p == '\r' || *p == '\v' || *p == '\f' || (e - p >= 2 &&
-                    p[0] == 0xc2 && p[1] == 0x85) || (e - p >= 3 &&
-                    p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 ||
-                    p[2] == 0xa9))) {
-                    rules_rq_bail(ps, "a # comment with an unusual line end");
-                    break;
-                }
-                p++;
-            }
-        } else {
-            break;
-        }
-    }
-    ps->p = p;
-}
-
-/* A literal code point as an exact set of its fold. */
-static struct rules_rq_info
-rules_rq_literal(struct rules_rq_parser *ps, uint32_t cp)
-{
-    char buf[4];
-
-    return rules_rq_exact1(ps->a, buf,
-        rules_rq_utf8_encode(rules_rq_fold_cp(cp), buf));
-}
-
-/* The next pattern character as a code point (the pattern is UTF-8). */
-static uint32_t
-rules_rq_next_cp(struct rules_rq_parser *ps)
-{
-    uint32_t cp;
-    size_t k = rules_rq_utf8_decode(ps->p, (size_t)(ps->end - ps->p), &cp);
-
-    if (k == 0) {
-        rules_rq_bail(ps, "invalid UTF-8 in the pattern");
-        ps->p = ps->end;
-        return 0;
-    }
-    ps->p += k;
-    return cp;
-}
-
-/* Skip a {...} (or <...>, '...') argument of an escape; false if none. */
-static bool
-rules_rq_skip_delimited(struct rules_rq_parser *ps, unsigned char open)
-{
-    unsigned char close = open == '{' ? '}' : open == '<' ? '>' : '\'';
-
-    if (ps->p >= ps->end || *ps->p != open)
-        return false;
-    while (ps->p < ps->end && *ps->p != close)
-        ps->p++;
-    if (ps->p < ps->end)
-        ps->p++;
-    return true;
-}
-
-/*
- * The escapes that stand for one literal character, after the backslash
- * and the letter c: \a \e \f \n \r \t, \xhh, \x{h..}, \o{o..}, \0oo,
- * \cX, \N{U+h..}. Returns false (nothing consumed) for the others.
- */
-static bool
-rules_rq_escape_char(struct rules_rq_parser *ps, unsigned char c, uint32_t *cp)
-{
-    const unsigned char *p = ps->p, *e = ps->end;
-    uint32_t v = 0;
-    int n;
-
-    switch (c) {
-    case 'a': *cp = 7; return true;
-    case 'e': *cp = 0x1b; return true;
-    case 'f': *cp = 0x0c; return true;
-    case 'n': *cp = 0x0a; return true;
-    case 'r': *cp = 0x0d; return true;
-    case 't': *cp = 0x09; return true;
-    case 'x':
-        if (p < e && *p == '{') {
-            for (p++; p < e && rules_rq_isxdigit(*p); p++)
-                v = v * 16 + rules_rq_hexval(*p);
-            if (p >= e || *p != '}')
-                return false;
-            p++;
-        } else {
-            for (n = 0; n < 2 && p < e && rules_rq_isxdigit(*p); n++, p++)
-                v = v * 16 + rules_rq_hexval(*p);
-        }
-        break;
-    case 'o':
-        if (p >= e || *p != '{')
-            return false;
-        for (p++; p < e && *p >= '0' && *p <= '7'; p++)
-            v = v * 8 + (uint32_t)(*p - '0');
-        if (p >= e || *p != '}')
-            return false;
-        p++;
-        break;
-    case '0':
-        for (n = 0; n < 2 && p < e && *p >= '0' && *p <= '7'; n++, p++)
-            v = v * 8 + (uint32_t)(*p - '0');
-        break;
-    case 'c':
-        if (p >= e || *p >= 0x80)
-            return false;
-        v = (uint32_t)((*p >= 'a' && *p <= 'z' ? *p - 32 : *p) ^ 0x40);
-        p++;
-        break;
-    case 'N':
-        if (e - p < 3 || p[0] != '{' || p[1] != 'U' || p[2] != '+')
-            return false;
-        for (p += 3; p < e && rules_rq_isxdigit(*p); p++)
-            v = v * 16 + rules_rq_hexval(*p);
-        if (p >= e || *p != '}')
-            return false;
-        p++;
-        break;
-    default:
-        return false;
-    }
-    if (v > 0x10ffff)
-        return false;
-    ps->p = p;
-    *cp = v;
-    return true;
-}
-
-/* After a backslash outside a class. */
-static struct rules_rq_info
-rules_rq_parse_escape(struct rules_rq_parser *ps)
-{
-    unsigned char c;
-    uint32_t cp;
-
-    if (ps->p >= ps->end) {
-        rules_rq_bail(ps, "a backslash at the end");
-        return rules_rq_any();
-    }
-    c = *ps->p++;
-    if (rules_rq_escape_char(ps, c, &cp))
-        return rules_rq_literal(ps, cp);
-    switch (c) {
-    case 'b': case 'B': case 'A': case 'Z': case 'z': case 'G': case 'K':
-    case 'E':
-        return rules_rq_empty(ps->a);
-    case 'd': case 'D': case 's': case 'S': case 'w': case 'W': case 'h':
-    case 'H': case 'v': case 'V': case 'R': case 'X': case 'N':
-        return rules_rq_any();
-    case 'p': case 'P':
-        if (!rules_rq_skip_delimited(ps, '{') && ps->p < ps->end)
-            ps->p++;
-        return rules_rq_any();
-    case 'g':
-        if (!rules_rq_skip_delimited(ps, '{') &&
-            !rules_rq_skip_delimited(ps, '<') &&
-            !rules_rq_skip_delimited(ps, '\'')) {
-            if (ps->p < ps->end && (*ps->p == '-' || *ps->p == '+'))
-                ps->p++;
-            while (ps->p < ps->end && rules_rq_isdigit(*ps->p))
-                ps->p++;
-        }
-        return rules_rq_any();
-    case 'k':
-        if (!rules_rq_skip_delimited(ps, '{') &&
-            !rules_rq_skip_delimited(ps, '<') &&
-            !rules_rq_skip_delimited(ps, '\''))
-            rules_rq_bail(ps, "an unknown \\k form");
-        return rules_rq_any();
-    default:
-        break;
-    }
-    if (rules_rq_isdigit(c)) {
-        /* A back reference or an octal character: either way something
-         * not known here; swallowing every digit only loses literals. */
-        while (ps->p < ps->end && rules_rq_isdigit(*ps->p))
-            ps->p++;
-        return rules_rq_any();
-    }
-    if (rules_rq_isalnum(c)) {
-        rules_rq_bail(ps, "an escape the analysis does not know");
-        return rules_rq_any();
-    }
-    ps->p--;
-    return rules_rq_literal(ps, rules_rq_next_cp(ps));
-}
-
-/* pcre2's check_posix_syntax, from the ':' after '['. */
-static bool
-rules_rq_posix_class(const unsigned char *p, const unsigned char *e,
-    const unsigned char **endp)
-{
-    unsigned char term = *p++;
-
-    for (; e - p >= 2; p++) {
-        if (*p == '\\' && (p[1] == ']' || p[1] == '\\'))
-            p++;
-        else if ((*p == '[' && p[1] == term) || *p == ']')
-            return false;
-        else if (*p == term && p[1] == ']') {
-            *endp = p;
-            return true;
-        }
-    }
-    return false;
-}
-
-/*
- * A character class, from after '['. Small classes of plain characters
- * and short ranges become exact sets of their folds; anything else
- * (negation, \d, [:alpha:], long ranges, blanks under (?x)) is one
- * unknown character. What matters most is finding the right ']'.
- */
-static struct rules_rq_info
-rules_rq_parse_class(struct rules_rq_parser *ps, unsigned flags)
-{
-    struct rules_rq_str set[RULES_RQ_EXACT_MAX];
-    const unsigned char *e = ps->end, *endp;
-    bool enumerable = true, first = true, quoted = false;
-    size_t n = 0;
-    struct rules_rq_info r;
-
-    if (ps->p < e && *ps->p == '^') {
-        enumerable = false;
-        ps->p++;
-    }
-    for (;;) {
-        uint32_t lo, hi;
-        bool have = false;
-
-        if (ps->p >= e || ps->why != NULL) {
-            rules_rq_bail(ps, "an unterminated class");
-            return rules_rq_any();
-        }
-        if (quoted) {
-            if (e - ps->p >= 2 && ps->p[0] == '\\' && ps->p[1] == 'E') {
-                ps->p += 2;
-                quoted = false;
-                continue;
-            }
-            lo = rules_rq_next_cp(ps);
-            have = true;
-        } else if (*ps->p == ']' && !first) {
-            ps->p++;
-            break;
-        } else if (*ps->p == '[' && e - ps->p >= 3 && (ps->p[1] == ':' ||
-            ps->p[1] == '.' || ps->p[1] == '=') &&
-            rules_rq_posix_class(ps->p + 1, e, &endp)) {
-            ps->p = endp + 2;
-            enumerable = false;
-        } else if (*ps->p == '\\') {
-            unsigned char c;
-
-            if (e - ps->p < 2) {
-                rules_rq_bail(ps, "a backslash at the end");
-                return rules_rq_any();
-            }
-            c = ps->p[1];
-            ps->p += 2;
-            if (c == 'Q') {
-                quoted = true;
-            } else if (c == 'E') {
-                /* nothing */
-            } else if (c == 'b') {
-                lo = 8;
-                have = true;
-            } else if (rules_rq_escape_char(ps, c, &lo)) {
-                have = true;
-            } else if (c == 'p' || c == 'P') {
-                if (!rules_rq_skip_delimited(ps, '{') && ps->p < e)
-                    ps->p++;
-                enumerable = false;
-            } else if (rules_rq_isdigit(c) || (c != '\0' &&
-                strchr("dDsSwWhHvV", c) != NULL)) {
-                enumerable = false;
-            } else if (rules_rq_isalnum(c)) {
-                rules_rq_bail(ps, "an escape the analysis does not know");
-                return rules_rq_any();
-            } else {
-                ps->p--;
-                lo = rules_rq_next_cp(ps);
-                have = true;
-            }
-        } else {
-            if ((*ps->p == ' ' || *ps->p == '\t') && (flags & RULES_RQ_FLAG_X))
-                enumerable = false;
-            lo = rules_rq_next_cp(ps);
-            have = true;
-        }
-        first = false;
-        if (!have)
-            continue;
-        hi = lo;
-        /* A range: '-' then a character, not the closing bracket. */
-        if (!quoted && e - ps->p >= 2 && ps->p[0] == '-' &&
-            ps->p[1] != ']') {
-            ps->p++;
-            if (*ps->p == '\\' && e - ps->p >= 2) {
-                unsigned char c = ps->p[1];
-
-                ps->p += 2;
-                if (c == 'b')
-                    hi = 8;
-                else if (!rules_rq_escape_char(ps, c, &hi)) {
-                    if (rules_rq_isalnum(c)) {
-                        rules_rq_bail(ps, "a class range the analysis does not "
-                            "follow");
-                        return rules_rq_any();
-                    }
-                    ps->p--;
-                    hi = rules_rq_next_cp(ps);
-                }
-            } else if (*ps->p == '[') {
-                rules_rq_bail(ps, "a class range the analysis does not follow");
-                return rules_rq_any();
-            } else {
-                hi = rules_rq_next_cp(ps);
-            }
-        }
-        if (hi < lo || hi - lo >= RULES_RQ_EXACT_MAX) {
-            enumerable = false;
-            continue;
-        }
-        for (uint32_t cp = lo; enumerable && cp <= hi; cp++) {
-            char buf[4], *s;
-            size_t len = rules_rq_utf8_encode(rules_rq_fold_cp(cp), buf);
-
-            if (n == RULES_RQ_EXACT_MAX) {
-                enumerable = false;
-                break;
-            }
-            if ((s = rules_rq_alloc(ps->a, len)) == NULL)
-                return rules_rq_any();
-            memcpy(s, buf, len);
-            rules_rq_set_add(set, &n, (struct rules_rq_str){ s, len });
-        }
-    }
-    if (!enumerable || n == 0)
-        return rules_rq_any();
-    if ((r.set = rules_rq_alloc(ps->a, n * sizeof(*r.set))) == NULL)
-        return rules_rq_any();
-    memcpy(r.set, set, n * sizeof(*r.set));
-    r.exact = true;
-    r.n = n;
-    return r;
-}
-
-/*
- * A repeat count at p ("{2}", "{2,}", "{2,5}") the way pcre2 10.42 reads
- * it; anything else makes '{' a literal. A form later pcre2 versions
- * also accept ("{,5}", "{ 2 }") is not guessed about.
- */
-static int
-rules_rq_repeat_count(struct rules_rq_parser *ps, uint32_t *min, uint32_t *max)
-{
-    const unsigned char *p = ps->p + 1, *e = ps->end;
-    uint32_t v = 0;
-    bool digits = false, loose = false;
-
-    for (; p < e && rules_rq_isdigit(*p); p++, digits = true)
-        v = v * 10 + (*p - '0') > 65535 ? 65535 : v * 10 + (*p - '0');
-    *min = v;
-    if (digits && p < e && *p == '}') {
-        *max = v;
-        ps->p = p + 1;
-        return 1;
-    }
-    if (digits && p < e && *p == ',') {
-        bool d2 = false;
-
-        v = 0;
-        for (p++; p < e && rules_rq_isdigit(*p); p++, d2 = true)
-            v = v * 10 + (*p - '0') > 65535 ? 65535 : v * 10 + (*p - '0');
-        if (p < e && *p == '}') {
-            *max = d2 ? v : UINT32_MAX;
-            ps->p = p + 1;
-            return 1;
-        }
-    }
-    /* Something like a count written another way? */
-    for (p = ps->p + 1; p < e && (rules_rq_isdigit(*p) || *p == ',' ||
-        *p == ' ' || *p == '\t'); p++)
-        loose = loose || rules_rq_isdigit(*p);
-    if (loose && p < e && *p == '}') {
-        rules_rq_bail(ps, "a repeat count written as only newer pcre2 "
-            "reads it");
-        return -1;
-    }
-    return 0;
-}
-
-/* Quantifiers after an item (blanks between them under (?x)). */
-static struct rules_rq_info
-rules_rq_parse_quant(struct rules_rq_parser *ps, unsigned flags,
-    struct rules_rq_info x)
-{
-    for (;;) {
-        const unsigned char *save = ps->p;
-        uint32_t min, max;
-        int rc;
-
-        rules_rq_skip_blank(ps, flags);
-        if (ps->p >= ps->end) {
-            ps->p = save;
-            return x;
-        }
-        switch (*ps->p) {
-        case '*':
-            min = 0;
-            max = UINT32_MAX;
-            ps->p++;
-            break;
-        case '+':
-            min = 1;
-            max = UINT32_MAX;
-            ps->p++;
-            break;
-        case '?':
-            min = 0;
-            max = 1;
-            ps->p++;
-            break;
-        case '{':
-            if ((rc = rules_rq_repeat_count(ps, &min, &max)) == 1)
-                break;
-            if (rc == -1)
-                return rules_rq_any();
-            /* FALLTHROUGH */
-        default:
-            ps->p = save;
-            return x;
-        }
-        /* A lazy or possessive mark right after is not a repeat. */
-        if (ps->p < ps->end && (*ps->p == '?' || *ps->p == '+'))
-            ps->p++;
-        x = rules_rq_repeat(ps->a, &x, min, max);
-    }
-}
-
-/* Skip to the ')' closing a construct whose body is not a pattern. */
-static void
-rules_rq_skip_to_paren(struct rules_rq_parser *ps)
-{
-    while (ps->p < ps->end && *ps->p != ')')
-        ps->p++;
-    if (ps->p >= ps->end)
-        rules_rq_bail(ps, "an unterminated group");
-    else
-        ps->p++;
-}
-
-/* The body of a group and its ')'. */
-static struct rules_rq_info
-rules_rq_group_body(struct rules_rq_parser *ps, unsigned flags)
-{
-    struct rules_rq_info x;
-
-    if (++ps->depth > RULES_RQ_DEPTH_MAX) {
-        rules_rq_bail(ps, "groups nested too deep");
-        return rules_rq_any();
-    }
-    x = rules_rq_parse_alt(ps, flags);
-    ps->depth--;
-    if (ps->p >= ps->end || *ps->p != ')') {
-        rules_rq_bail(ps, "an unterminated group");
-        return rules_rq_any();
-    }
-    ps->p++;
-    return x;
-}
-
-/* Option letters of (?imnsxJU-^...); returns the new flags. */
-static bool
-rules_rq_options(struct rules_rq_parser *ps, unsigned *flags)
-{
-    bool unset = false;
-
-    if (ps->p < ps->end && *ps->p == '^') {
-        *flags &= ~(RULES_RQ_FLAG_X | RULES_RQ_FLAG_N);
-        ps->p++;
-    }
-    for (; ps->p < ps->end && *ps->p != ')' && *ps->p != ':'; ps->p++) {
-        switch (*ps->p) {
-        case '-':
-            unset = true;
-            break;
-        case 'x':
-            *flags = unset ? *flags & ~RULES_RQ_FLAG_X :
-                *flags | RULES_RQ_FLAG_X;
-            break;
-        case 'n':
-            *flags = unset ? *flags & ~RULES_RQ_FLAG_N :
-                *flags | RULES_RQ_FLAG_N;
-            break;
-        case 'i': case 'm': case 's': case 'J': case 'U':
-            break;
-        default:
-            return false;
-        }
-    }
-    return ps->p < ps->end;
-}
-
-/* The leading (*UTF)-style settings that change no literal. */
-static bool
-rules_rq_start_verb(const unsigned char *p, const unsigned char *e)
-{
-    static const char *const ok[] = {
-        "UTF)", "UCP)", "NO_AUTO_POSSESS)", "NO_START_OPT)",
-        "NO_DOTSTAR_ANCHOR)", "NO_JIT)", "NOTEMPTY)", "NOTEMPTY_ATSTART)",
-        "LIMIT_MATCH=", "LIMIT_DEPTH=", "LIMIT_HEAP=", "LIMIT_RECURSION=",
-    };
-
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        size_t n = strlen(ok[i]);
-
-        if ((size_t)(e - p) >= n && memcmp(p, ok[i], n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* A group, from after '('. *item false: an option setting, no item. */
-static struct rules_rq_info
-rules_rq_parse_group(struct rules_rq_parser *ps, unsigned *flags, bool *item)
-{
-    const unsigned char *e = ps->end;
-    unsigned inner;
-
-    *item = true;
-    if (ps->p < e && *ps->p == '*') {
-        if (!rules_rq_start_verb(ps->p + 1, e)) {
-            rules_rq_bail(ps, "a (*VERB) the analysis does not follow");
-            return rules_rq_any();
-        }
-        rules_rq_skip_to_paren(ps);
-        *item = false;
-        return rules_rq_any();
-    }
-    if (ps->p >= e || *ps->p != '?') {
-        if (!(*flags & RULES_RQ_FLAG_N))
-            ps->ncap++;
-        return rules_rq_group_body(ps, *flags);
-    }
-    ps->p++;
-    if (ps->p >= e) {
-        rules_rq_bail(ps, "an unterminated group");
-        return rules_rq_any();
-    }
-    switch (*ps->p) {
-    case ':': case '>':
-        ps->p++;
-        return rules_rq_group_body(ps, *flags);
-    case '=': case '!': case '*':
-        /* Lookahead: parsed for its captures and its ')'; zero-width. */
-        ps->p++;
-        rules_rq_group_body(ps, *flags);
-        return rules_rq_empty(ps->a);
-    case '<':
-        if (e - ps->p >= 2 && (ps->p[1] == '=' || ps->p[1] == '!' ||
-            ps->p[1] == '*')) {
-            ps->p += 2;
-            rules_rq_group_body(ps, *flags);
-            return rules_rq_empty(ps->a);
-        }
-        ps->p++;
-        while (ps->p < e && *ps->p != '>')
-            ps->p++;
-        if (ps->p < e)
-            ps->p++;
-        ps->ncap++;
-        return rules_rq_group_body(ps, *flags);
-    case '\'':
-        ps->p++;
-        while (ps->p < e && *ps->p != '\'')
-            ps->p++;
-        if (ps->p < e)
-            ps->p++;
-        ps->ncap++;
-        return rules_rq_group_body(ps, *flags);
-    case 'P':
-        if (e - ps->p >= 2 && ps->p[1] == '<') {
-            ps->p += 2;
-            while (ps->p < e && *ps->p != '>')
-                ps->p++;
-            if (ps->p < e)
-                ps->p++;
-            ps->ncap++;
-            return rules_rq_group_body(ps, *flags);
-        }
-        /* (?P=name) back reference, (?P>name) subroutine call. */
-        rules_rq_skip_to_paren(ps);
-        return rules_rq_any();
-    case '#':
-        rules_rq_skip_to_paren(ps);
-        *item = false;
-        return rules_rq_any();
-    case 'R': case '&': case '+':
-        rules_rq_skip_to_paren(ps);
-        return rules_rq_any();
-    default:
-        break;
-    }
-    if (rules_rq_isdigit(*ps->p) || (*ps->p == '-' && e - ps->p >= 2 &&
-        rules_rq_isdigit(ps->p[1]))) {
-        rules_rq_skip_to_paren(ps);
-        return rules_rq_any();
-    }
-    inner = *flags;
-    if (!rules_rq_options(ps, &inner)) {
-        rules_rq_bail(ps, "a (? group the analysis does not follow");
-        return rules_rq_any();
-    }
-    if (*ps->p == ')') {
-        /* (?x): for the rest of the enclosing group. */
-        ps->p++;
-        *flags = inner;
-        *item = false;
-        return rules_rq_any();
-    }
-    ps->p++;
-    return rules_rq_group_body(ps, inner);
-}
-
-/*
- * The strings of an exact set cut to their last k characters, for the
- * largest k that leaves at most max distinct ones (a tail of a string a
- * match holds is held too). The empty set {""} when none fits.
- */
-static struct rules_rq_info
-rules_rq_tails(struct rules_rq_arena *a, const struct rules_rq_info *x,
-    size_t max)
-{
-    struct rules_rq_info r = { .exact = true };
-    struct rules_rq_str set[RULES_RQ_EXACT_MAX];
-    size_t longest = 0;
-
-    if (max == 0)
-        return rules_rq_empty(a);
-    for (size_t i = 0; i < x->n; i++) {
-        size_t n = 0;
-
-        for (size_t b = 0; b < x->set[i].len; b++)
-            n += ((unsigned char)x->set[i].s[b] & 0xc0) != 0x80;
-        longest = n > longest ? n : longest;
-    }
-    for (size_t k = longest; k > 0; k--) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < x->n && n <= max; i++) {
-            const char *s = x->set[i].s, *e = s + x->set[i].len, *t = e;
-            size_t c = 0;
-
-            while (t > s && c < k) {
-                t--;
-                if (((unsigned char)*t & 0xc0) != 0x80)
-                    c++;
-            }
-            if (n < RULES_RQ_EXACT_MAX)
-                rules_rq_set_add(set, &n, (struct rules_rq_str){ t,
-                    (size_t)(e - t) });
-            else
-                n++;
-        }
-        if (n <= max) {
-            if ((r.set = rules_rq_alloc(a, n * sizeof(*r.set))) == NULL)
-                return rules_rq_empty(a);
-            memcpy(r.set, set, n * sizeof(*set));
-            r.n = n;
-            return r;
-        }
-    }
-    return rules_rq_empty(a);
-}
-
-/*
- * A sequence under construction: the exact run of the items since the
- * last one that was not exact, and the formula of everything before it.
- * Keeping the run apart is what lets "not\s+working" need "not" and
- * "working" rather than lose each letter after the first gap.
- */
-struct rules_rq_seq {
-    struct rules_rq_info run;     /* exact */
-    struct rules_rq_node *before; /* TRUE while nothing was flushed */
-    bool exact;             /* no item so far was inexact */
-};
-
-static void
-rules_rq_seq_flush(struct rules_rq_parser *ps, struct rules_rq_seq *sq)
-{
-    sq->before = rules_rq_and(ps->a, sq->before,
-        rules_rq_match(ps->a, &sq->run));
-    sq->run = rules_rq_empty(ps->a);
-    sq->exact = false;
-}
-
-static void
-rules_rq_seq_add(struct rules_rq_parser *ps, struct rules_rq_seq *sq,
-    const struct rules_rq_info *x)
-{
-    if (!x->exact) {
-        rules_rq_seq_flush(ps, sq);
-        sq->before = rules_rq_and(ps->a, sq->before, x->match);
-        return;
-    }
-    if (sq->run.n * x->n > RULES_RQ_EXACT_MAX) {
-        struct rules_rq_info tail;
-
-        /* Too many strings to go on. What the run needs is kept (AND),
-         * and the run goes on from the longest common tails that fit:
-         * "(?:на|по|...)?ху" needs "ху" whatever came before it. */
-        tail = rules_rq_tails(ps->a, &sq->run, RULES_RQ_EXACT_MAX / x->n);
-        rules_rq_seq_flush(ps, sq);
-        sq->run = tail;
-    }
-    sq->run = rules_rq_concat(ps->a, &sq->run, x);
-}
-
-static struct rules_rq_info
-rules_rq_seq_done(struct rules_rq_parser *ps, struct rules_rq_seq *sq)
-{
-    struct rules_rq_info r;
-
-    if (sq->exact)
-        return sq->run;
-    r.exact = false;
-    r.match = rules_rq_and(ps->a, sq->before, rules_rq_match(ps->a, &sq->run));
-    return r;
-}
-
-/* One concatenation, up to '|', ')' or the end. */
-static struct rules_rq_info
-rules_rq_parse_seq(struct rules_rq_parser *ps, unsigned *flags)
-{
-    struct rules_rq_seq sq = { rules_rq_empty(ps->a), &rules_rq_true_node,
-        true };
-    struct rules_rq_info x;
-
-    for (;;) {
-        bool item = true;
-
-        rules_rq_skip_blank(ps, *flags);
-        if (ps->why != NULL || ps->p >= ps->end || *ps->p == '|' ||
-            *ps->p == ')')
-            return rules_rq_seq_done(ps, &sq);
-        switch (*ps->p) {
-        case '^': case '$':
-            ps->p++;
-            x = rules_rq_empty(ps->a);
-            break;
-        case '.':
-            ps->p++;
-            x = rules_rq_any();
-            break;
-        case '[':
-            ps->p++;
-            x = rules_rq_parse_class(ps, *flags);
-            break;
-        case '(':
-            ps->p++;
-            x = rules_rq_parse_group(ps, flags, &item);
-            break;
-        case '*': case '+': case '?':
-            rules_rq_bail(ps, "a repeat with nothing to repeat");
-            return rules_rq_any();
-        case '{': {
-            uint32_t min, max;
-            int rc = rules_rq_repeat_count(ps, &min, &max);
-
-            if (rc != 0) {
-                rules_rq_bail(ps, "a repeat with nothing to repeat");
-                return rules_rq_any();
-            }
-            ps->p++;
-            x = rules_rq_literal(ps, '{');
-            break;
-        }
-        case '\\':
-            if (ps->end - ps->p >= 2 && ps->p[1] == 'Q') {
-                /* \Q...\E: literal characters; all but the last join the
-                 * sequence now, the last is what a repeat applies to. */
-                uint32_t cp = 0;
-                bool have = false;
-
-                ps->p += 2;
-                x = rules_rq_empty(ps->a);
-                while (ps->p < ps->end && !(ps->end - ps->p >= 2 &&
-                    ps->p[0] == '\\' && ps->p[1] == 'E')) {
-                    struct rules_rq_info lit;
-
-                    if (have) {
-                        lit = rules_rq_literal(ps, cp);
-                        rules_rq_seq_add(ps, &sq, &lit);
-                    }
-                    cp = rules_rq_next_cp(ps);
-                    have = true;
-                }
-                if (ps->p < ps->end)
-                    ps->p += 2;
-                if (have)
-                    x = rules_rq_literal(ps, cp);
-                break;
-            }
-            ps->p++;
-            x = rules_rq_parse_escape(ps);
-            break;
-        default:
-            x = rules_rq_literal(ps, rules_rq_next_cp(ps));
-            break;
-        }
-        if (!item || ps->why != NULL)
-            continue;
-        x = rules_rq_parse_quant(ps, *flags, x);
-        rules_rq_seq_add(ps, &sq, &x);
-    }
-}
-
-static struct rules_rq_info
-rules_rq_parse_alt(struct rules_rq_parser *ps, unsigned flags)
-{
-    struct rules_rq_info *v = NULL, *grown, x;
-    size_t n = 0, cap = 0;
-
-    for (;;) {
-        x = rules_rq_parse_seq(ps, &flags);
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            if ((grown = rules_rq_alloc(ps->a, cap * sizeof(*grown))) == NULL)
-                return rules_rq_any();
-            if (n > 0)
-                memcpy(grown, v, n * sizeof(*v));
-            v = grown;
-        }
-        v[n++] = x;
-        if (ps->why != NULL || ps->p >= ps->end || *ps->p != '|')
-            break;
-        ps->p++;
-    }
-    return rules_rq_alt(ps->a, v, n);
-}
-
-/* ------------------------------------------------------------------ */
 /* Requirements                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -1472,6 +614,52 @@ rules_req_free(struct rules_req *q)
     xfree(q->alens);
     xfree(q->ops);
     memset(q, 0, sizeof(*q));
+}
+
+/* Does a formula use an atom with edge marks? */
+static bool
+rules_rq_has_edges(const struct rules_rq_node *n)
+{
+    if (n->op == RULES_RQ_ATOM) {
+        const char *core;
+        bool left, right;
+        size_t len = rules_atom_core(n->atom.s, n->atom.len, &core, &left,
+            &right), chars = 0;
+
+        for (size_t i = 0; i < len; i++)
+            chars += ((unsigned char)core[i] & 0xc0) != 0x80;
+        return (left || right) && chars < 2;
+    }
+    for (size_t i = 0; i < n->nkids; i++) {
+        if (rules_rq_has_edges(n->kids[i]))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Atoms with edge marks cost the scan more (every place the short word
+ * occurs is reported and checked), so an AND keeps its terms that need
+ * them only when it has no other: "\bhow\s+to\b" needs "how", and
+ * "to" as a word adds little. Dropping a term of an AND is always safe.
+ */
+static void
+rules_rq_prune(struct rules_rq_node *n)
+{
+    size_t k = 0;
+    bool plain = false;
+
+    for (size_t i = 0; i < n->nkids; i++) {
+        rules_rq_prune(n->kids[i]);
+        plain = plain || !rules_rq_has_edges(n->kids[i]);
+    }
+    if (n->op != RULES_RQ_AND || !plain)
+        return;
+    for (size_t i = 0; i < n->nkids; i++) {
+        if (!rules_rq_has_edges(n->kids[i]))
+            n->kids[k++] = n->kids[i];
+    }
+    n->nkids = k;
 }
 
 /* Count ops and atoms of a formula (for sizing). */
@@ -1527,7 +715,6 @@ rules_req_build(const char *src, size_t len, uint32_t capture_count,
     struct rules_req *out, const char **why)
 {
     struct rules_rq_arena a = { NULL, false };
-    struct rules_rq_parser ps;
     struct rules_rq_info x;
     struct rules_rq_node *f;
     size_t nops = 0, natoms = 0;
@@ -1535,24 +722,13 @@ rules_req_build(const char *src, size_t len, uint32_t capture_count,
 
     memset(out, 0, sizeof(*out));
     *why = NULL;
-    memset(&ps, 0, sizeof(ps));
-    ps.p = (const unsigned char *)src;
-    ps.end = ps.p + len;
-    ps.a = &a;
-    x = rules_rq_parse_alt(&ps, 0);
+    x = rules_rq_parse(&a, src, len, capture_count, why);
     if (a.oom) {
         rc = -1;
         goto out;
     }
-    if (ps.why == NULL && ps.p != ps.end)
-        rules_rq_bail(&ps, "an unmatched ')'");
-    if (ps.why == NULL && ps.ncap != capture_count)
-        rules_rq_bail(&ps, "its groups were counted differently than pcre2 "
-            "does");
-    if (ps.why != NULL) {
-        *why = ps.why;
+    if (*why != NULL)
         goto out;
-    }
     f = rules_rq_match(&a, &x);
     if (a.oom) {
         rc = -1;
@@ -1560,9 +736,11 @@ rules_req_build(const char *src, size_t len, uint32_t capture_count,
     }
     if (f->op == RULES_RQ_TRUE) {
         *why = "no literal that every match contains (3 or more bytes, "
-            "or punctuation)";
+            "a short word between word edges, or punctuation)";
         goto out;
     }
+    if (f != &rules_rq_true_node)
+        rules_rq_prune(f);
     rules_rq_count(f, &nops, &natoms);
     if ((out->ops = xcalloc(nops, sizeof(*out->ops))) == NULL ||
         (out->atoms = xcalloc(natoms, sizeof(*out->atoms))) == NULL ||
@@ -1574,6 +752,59 @@ rules_req_build(const char *src, size_t len, uint32_t capture_count,
 out:
     rules_rq_arena_free(&a);
     return rc;
+}
+
+size_t
+rules_atom_core(const char *atom, size_t len, const char **core, bool *left,
+    bool *right)
+{
+    *left = len > 0 && (unsigned char)atom[0] == RULES_REQ_EDGE;
+    *right = len > *left && (unsigned char)atom[len - 1] == RULES_REQ_EDGE;
+    *core = atom + *left;
+    return len - *left - *right;
+}
+
+/* Is the character that starts at u (n bytes) a word character? Bytes
+ * that are not UTF-8 are not (pcre2 does not match across them). */
+static bool
+rules_rq_word_at(const unsigned char *u, size_t n)
+{
+    uint32_t cp;
+
+    return rules_rq_utf8_decode(u, n, &cp) > 0 && rules_rq_word_cp(cp);
+}
+
+bool
+rules_atom_edges_ok(const char *text, size_t len, size_t from, size_t to,
+    bool left, bool right)
+{
+    const unsigned char *u = (const unsigned char *)text;
+
+    if (left && from > 0) {
+        size_t p = from - 1;
+
+        /* Back to the lead byte of the character before. */
+        while (p > 0 && from - p < 4 && (u[p] & 0xc0) == 0x80)
+            p--;
+        if (rules_rq_word_at(u + p, from - p))
+            return false;
+    }
+    return !(right && to < len && rules_rq_word_at(u + to, len - to));
+}
+
+bool
+rules_atom_in(const char *text, size_t len, const char *atom, size_t alen)
+{
+    const char *core;
+    bool left, right;
+    size_t n = rules_atom_core(atom, alen, &core, &left, &right);
+
+    for (size_t i = 0; n <= len && i <= len - n; i++) {
+        if (memcmp(text + i, core, n) == 0 &&
+            rules_atom_edges_ok(text, len, i, i + n, left, right))
+            return true;
+    }
+    return false;
 }
 
 /* Evaluate a requirement with fn telling which atoms hold. */

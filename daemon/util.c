@@ -315,11 +315,7 @@ util_instance_name(char *out, size_t len)
         (unsigned long long)(x & 0xffffffffULL));
 }
 
-/*
- * Length of the valid UTF-8 sequence starting at s[i] (i < len), or 0
- * when it is not one: overlong forms, surrogates, past U+10FFFF, cut.
- */
-static size_t
+size_t
 util_utf8_seq(const unsigned char *s, size_t len, size_t i)
 {
     unsigned char c = s[i];

@@ -5,6 +5,7 @@
 #ifndef INBOXD_LANG_H
 #define INBOXD_LANG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -12,5 +13,9 @@
  * ("en", "ru", ...) or NULL when the text gives too little to go on.
  */
 const char *lang_detect(const char *text, size_t len);
+
+/* Is the common-word table in the byte order its binary search needs?
+ * (for tests/unit/lang_test.c) */
+bool lang_words_sorted(void);
 
 #endif

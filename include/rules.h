@@ -67,6 +67,49 @@ size_t rules_count(const struct rules *r);
 json_t *rules_eval(struct rules *r, const struct item *it);
 
 /*
+ * What rules_eval's object says, without building it: for a caller that
+ * writes its own output (inboxd classify) or reads only a part. Strings
+ * and arrays belong to the rule set and stay valid until its next
+ * rules_classify or rules_eval.
+ */
+struct rules_hit {
+    const char *rule;       /* id */
+    const char *category;
+    double score;
+    size_t start;           /* byte offsets in the item's original text */
+    size_t end;
+    bool shadow;
+};
+
+struct rules_score {
+    const char *category;
+    double score;           /* the sum of the category's hits */
+    bool decided;           /* it reached the category's threshold */
+};
+
+struct rules_verdict {
+    const char *lang;       /* the item's, or the guess; NULL: unknown */
+    const struct rules_hit *hits;       /* in rule order */
+    size_t nhits;
+    const struct rules_score *scores;   /* highest first, then by name */
+    size_t nscores;
+    bool shadow;            /* a shadow rule hit; then shadow_scores has */
+    const struct rules_score *shadow_scores;    /* them counted too */
+    size_t nshadow_scores;
+};
+
+/* Evaluate an item (borrowed) into v. -1 only when memory runs out. */
+int rules_classify(struct rules *r, const struct item *it,
+    struct rules_verdict *v);
+
+/* rules_eval's object for a verdict on an item with this text. */
+json_t *rules_verdict_json(const struct rules_verdict *v, const char *text);
+
+/* Bytes of text from h->start that a hit reports as its "match": the
+ * span cut to 100 bytes at a character boundary. */
+size_t rules_hit_match_len(const struct rules_hit *h, const char *text);
+
+/*
  * Visit per-rule counters, e.g. for /metrics. hits counts every match,
  * shadow ones included (rules_foreach_stat2 tells them apart).
  */

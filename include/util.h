@@ -55,6 +55,12 @@ void util_instance_name(char *out, size_t len);
  */
 bool util_utf8_valid(const char *s, size_t len, size_t *bad);
 /*
+ * Length of the valid UTF-8 sequence starting at s[i] (i < len; 1 for
+ * ASCII), or 0 when it is not one: overlong forms, surrogates, past
+ * U+10FFFF, cut.
+ */
+size_t util_utf8_seq(const unsigned char *s, size_t len, size_t i);
+/*
  * Make the string s valid UTF-8 in place: every byte that does not start
  * a valid sequence becomes '?'. For text bound for a JSON string that may
  * quote client bytes or be cut mid-character (jansson refuses the rest).

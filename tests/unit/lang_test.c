@@ -239,8 +239,29 @@ out:
     return rc;
 }
 
+/* The common-word table is searched by halves; words found only when
+ * the order is right, so check it and a few words from either end. */
+static int
+test_word_table(void)
+{
+    int rc = 0;
+
+    static const char *const texts[][2] = {
+        { "ale że już", "pl" }, { "ça été aussi", "fr" },
+        { "you and your", "en" },
+    };
+
+    CHECK(lang_words_sorted());
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        CHECK(lang_test_is(lang_test_detect(texts[i][0],
+            strlen(texts[i][0])), texts[i][1]));
+out:
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "known_languages", test_known_languages },
+    { "word_table", test_word_table },
     { "no_answer", test_no_answer },
     { "long_text", test_long_text },
     { "invalid_utf8", test_invalid_utf8 },

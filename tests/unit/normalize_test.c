@@ -681,8 +681,57 @@ out:
     return rc;
 }
 
+/*
+ * Plain ASCII takes a short path under NORM_ALL. Its answer must be the
+ * full path's: NORM_ALL without NORM_MARKS (which only touches combining
+ * marks, so it changes nothing in ASCII) takes the full path. Texts of
+ * letters, spaces and the characters each step looks at, at random.
+ */
+static int
+test_ascii_path(void)
+{
+    static const char alphabet[] =
+        "aaaaeeeiioouunnssttrrlldcmhAEISTx      ...,,--__**''?!@$019";
+    struct norm_text fast = { 0 }, full = { 0 };
+    char text[48];
+    uint32_t x = 88172645u;
+    size_t same = 0;
+    int rc = 0;
+
+    for (int round = 0; round < 200000; round++) {
+        size_t len = (size_t)round % sizeof(text);
+
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            text[i] = alphabet[x % (sizeof(alphabet) - 1)];
+        }
+        CHECK(normalize_text(text, len, NORM_ALL, &fast) == 0);
+        CHECK(normalize_text(text, len, NORM_ALL & ~NORM_MARKS,
+            &full) == 0);
+        if (fast.len != full.len || memcmp(fast.text, full.text,
+            fast.len) != 0 || memcmp(fast.map, full.map, (fast.len + 1) *
+            sizeof(*fast.map)) != 0 || memcmp(fast.map_end, full.map_end,
+            (fast.len + 1) * sizeof(*fast.map_end)) != 0) {
+            fprintf(stderr, "  \"%.*s\": \"%s\" != \"%s\"\n", (int)len, text,
+                fast.text, full.text);
+            rc = -1;
+            break;
+        }
+        same += len > 0 && fast.len == len;
+    }
+    /* Enough of them were plain for the short path to be tried. */
+    CHECK(same > 1000);
+out:
+    norm_text_free(&fast);
+    norm_text_free(&full);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "issue_examples", test_issue_examples },
+    { "ascii_path", test_ascii_path },
     { "invisible", test_invisible },
     { "fullwidth_and_math", test_fullwidth_and_math },
     { "nfkc_equals_whole_string", test_nfkc_equals_whole_string },

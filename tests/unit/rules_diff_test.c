@@ -242,14 +242,51 @@ out:
 /* The literal analysis against pcre2                                  */
 /* ------------------------------------------------------------------ */
 
+/* pcre2's own \w, to check edge marks independently of rules_req.c. */
+static pcre2_code *diff_word_re;
+
+static bool
+diff_is_word_at(const struct buf *b, size_t at)
+{
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    int m;
+
+    if (diff_word_re == NULL)
+        diff_word_re = pcre2_compile((PCRE2_SPTR)"\\w",
+            PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED,
+            &m, &(PCRE2_SIZE){ 0 }, NULL);
+    m = pcre2_match(diff_word_re, (PCRE2_SPTR)b->data, b->len, at, 0, md,
+        NULL);
+    pcre2_match_data_free(md);
+    return m >= 0;
+}
+
+/*
+ * Does the folded text hold the atom? An atom may start and end with an
+ * edge mark (RULES_REQ_EDGE): the character beyond it must not be a
+ * word character.
+ */
 static bool
 diff_atom_in_cb(const char *atom, size_t len, void *arg)
 {
     const struct buf *b = arg;
+    bool left = len > 0 && (unsigned char)atom[0] == RULES_REQ_EDGE;
+    bool right = len > 1 && (unsigned char)atom[len - 1] == RULES_REQ_EDGE;
 
+    atom += left;
+    len -= left + right;
     for (size_t i = 0; len <= b->len && i + len <= b->len; i++) {
-        if (memcmp(b->data + i, atom, len) == 0)
-            return true;
+        size_t p = i;
+
+        if (memcmp(b->data + i, atom, len) != 0)
+            continue;
+        while (p > 0 && ((unsigned char)b->data[p - 1] & 0xc0) == 0x80)
+            p--;
+        if (left && i > 0 && diff_is_word_at(b, p > 0 ? p - 1 : 0))
+            continue;
+        if (right && i + len < b->len && diff_is_word_at(b, i + len))
+            continue;
+        return true;
     }
     return false;
 }
@@ -328,6 +365,39 @@ test_required_literals(void)
         { "abc?+def", "abdef", true },
         { "(?:abc){2,3}x", "abcabcx", true },
         { "a{1}bcd", "abcd", true },
+        /* Short words need their word edges to be worth looking for. */
+        { "\\b(?:ok|no|ya|да)\\b", "Да!", true },
+        { "\\bok\\b", "(OK)", true },
+        { "ok", "ok", false },
+        { "(?:^|\\s)tu\\b", "tu", true },
+        { "(?:^|\\s)tu\\b", "x tu.", true },
+        { "po\\s+co\\b", "po  co?", true },
+        { "\\bu\\b", "U", true },
+        { "\\bé\\b", "É!", true },
+        { "\\bд\\b", "Д", true },
+        { "\\bab", "xy ab", true },
+        { "a\\b", "a", false },
+        { "[.!?]\\s*co\\b", "ok. co", true },
+        { "\\W\\wok\\b", "!xok", true },
+        { "(?<=\\s)ok\\b", " ok", true },
+        { "ok(?=\\s)", "ok ", false },
+        { "\\b(?:a|b)c\\b", "ac", true },
+        { "(?m)^ok$", "x\nok\ny", true },
+        { "\\bok$", "ok\n", true },
+        { "\\Aok\\z", "ok", true },
+        { "x\\s*\\bno\\b", "x no", true },
+        { "(?:\\s|-)+no\\b", "-no", true },
+        { "[\\s,.]no\\b", ",no", true },
+        { "[^a-z]no\\b", "0no", true },
+        { "[^a-z]no\\b", "éno", true },
+        { "(?:\\bok)\\b", "ok", true },
+        { "\\b(?:(?:ok))\\b", "ok", true },
+        { "_ok\\b", "_ok", true },
+        { "\\b(?:d|do)\\s", "d ", true },
+        { "(?:do\\s|is\\s)+you\\b", "do is you", true },
+        { "\\bok\\b.*", "ok", true },
+        { "(?:^|[.!?]\\s*)(?:co|jak)\\s", "Co ", true },
+        { "(?:^|[.!?]\\s*)(?:co|jak)\\s", "x. jak ", true },
     };
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     struct rules_req q = { 0 };
