@@ -180,28 +180,26 @@ classify_put_real(struct classify_out *o, double v)
     char tmp[40], *e;
     int n;
 
-    for (int d = 0; d < 5 && isfinite(v); d++) {
-        double s = v * p10[d], k = nearbyint(s);
-        uint64_t m;
-        size_t at;
+    for (int d = 0; d < 5 && isfinite(v) && fabs(v) < 1e10; d++) {
+        double s = fabs(v) * p10[d];
+        /* The integer nearest s (|s| < 1e14, so exact in a double). */
+        uint64_t m = (uint64_t)(s + 0.5);
+        char *q = tmp + sizeof(tmp);
 
-        if (fabs(k) >= 1e15 || k / p10[d] != v)
+        if ((double)m / p10[d] != fabs(v))
             continue;
-        if (signbit(v))
-            CLASSIFY_PUT_LIT(o, "-");
-        m = (uint64_t)fabs(k);
-        if (d == 0) {
-            classify_put_uint(o, m);
-            CLASSIFY_PUT_LIT(o, ".0");
-            return;
+        /* m's digits from the right, the point before the last d. */
+        for (int i = 0; i < d || m > 0 || i == d; i++) {
+            if (i == d && d > 0)
+                *--q = '.';
+            *--q = (char)('0' + m % 10);
+            m /= 10;
         }
-        /* m as at least d + 1 digits, the point before the last d. */
-        n = snprintf(tmp, sizeof(tmp), "%0*llu", d + 1,
-            (unsigned long long)m);
-        at = (size_t)n - (size_t)d;
-        classify_put(o, tmp, at);
-        CLASSIFY_PUT_LIT(o, ".");
-        classify_put(o, tmp + at, (size_t)d);
+        if (signbit(v))
+            *--q = '-';
+        classify_put(o, q, (size_t)(tmp + sizeof(tmp) - q));
+        if (d == 0)
+            CLASSIFY_PUT_LIT(o, ".0");
         return;
     }
     n = snprintf(tmp, sizeof(tmp), "%.17g", v);

@@ -90,7 +90,17 @@ struct rules_pf_rule {
 
 struct rules_prefilter {
     struct rules_pf_side side[2];   /* by enum rules_field */
-    hs_database_t *db;          /* ids: text atoms, then raw atoms */
+    /*
+     * The literals scanned for: each distinct one once, whatever the
+     * side and edge marks of the atoms that have it ("is", "\xffis\xff"
+     * and a raw rule's "is" are one literal, reported once per place).
+     * lit_var lists a literal's atoms (text atoms by id, raw atoms by
+     * id plus the number of text atoms), CSR by lit_off.
+     */
+    hs_database_t *db;
+    uint32_t *lit_off;
+    uint32_t *lit_var;
+    size_t nlits;
     struct rules_pf_rule *rinfo;    /* by rule index */
     uint32_t *prog;
     size_t nprog;
@@ -214,6 +224,8 @@ rules_prefilter_free(struct rules_prefilter *pf)
         rules_pf_side_free(&pf->side[s]);
     if (pf->db != NULL)
         hs_free_database(pf->db);
+    xfree(pf->lit_off);
+    xfree(pf->lit_var);
     xfree(pf->prog);
     xfree(pf->keys);
     xfree(pf->keynode);
@@ -228,7 +240,7 @@ rules_prefilter_free(struct rules_prefilter *pf)
 size_t
 rules_prefilter_atoms(const struct rules_prefilter *pf)
 {
-    return pf ? pf->side[0].natoms + pf->side[1].natoms : 0;
+    return pf ? pf->nlits : 0;
 }
 
 /* Does the folded text (arg) hold the atom? For the self-check. */
@@ -559,43 +571,77 @@ out:
 }
 
 /*
- * The literal database of both sides' atoms. Returns 0, -1 when memory
- * runs out, 1 when vectorscan refused the literals.
+ * The literal database of both sides' atoms, each distinct literal once.
+ * Returns 0, -1 when memory runs out, 1 when vectorscan refused the
+ * literals.
  */
 static int
 rules_pf_db_build(struct rules_prefilter *pf)
 {
     size_t n0 = pf->side[0].natoms, n = n0 + pf->side[1].natoms;
+    size_t hcap = 16, nl = 0;
     hs_compile_error_t *err = NULL;
     unsigned *flags = NULL, *ids = NULL;
     const char **cores = NULL;
     size_t *clens = NULL;
+    uint32_t *lit_of = NULL, *hash = NULL, *fill = NULL;
     int rc = -1;
 
     if (n == 0)
         return 0;
+    while (hcap < 2 * n)
+        hcap *= 2;
     if ((flags = xcalloc(n, sizeof(*flags))) == NULL ||
         (ids = xcalloc(n, sizeof(*ids))) == NULL ||
         (cores = xcalloc(n, sizeof(*cores))) == NULL ||
-        (clens = xcalloc(n, sizeof(*clens))) == NULL)
+        (clens = xcalloc(n, sizeof(*clens))) == NULL ||
+        (lit_of = xcalloc(n, sizeof(*lit_of))) == NULL ||
+        (hash = xcalloc(hcap, sizeof(*hash))) == NULL ||
+        (fill = xcalloc(n + 1, sizeof(*fill))) == NULL ||
+        (pf->lit_off = xcalloc(n + 1, sizeof(*pf->lit_off))) == NULL ||
+        (pf->lit_var = xcalloc(n, sizeof(*pf->lit_var))) == NULL)
         goto out;
     /*
-     * An atom with edge marks is its bare literal, reported at every
-     * place it occurs, until one has the edges it needs. So is a raw
-     * rule's: the first place may be in the normalized text, before the
-     * raw one in the buffer scanned. The others are reported once.
+     * A literal is reported once per scan (HS_FLAG_SINGLEMATCH) when
+     * that is enough for all its atoms: text atoms without edge marks.
+     * One with edge marks is reported at every place it occurs, until
+     * one has the edges it needs; so is a raw rule's, whose first place
+     * may be in the normalized text, before the raw one in the buffer.
      */
     for (size_t i = 0; i < n; i++) {
         const struct rules_pf_side *sd = &pf->side[i >= n0];
-        size_t a = i >= n0 ? i - n0 : i;
+        size_t a = i >= n0 ? i - n0 : i, h;
+        const char *core;
         bool left, right;
-
-        clens[i] = rules_atom_core(sd->atoms[a], sd->alens[a], &cores[i],
+        size_t len = rules_atom_core(sd->atoms[a], sd->alens[a], &core,
             &left, &right);
-        flags[i] = sd->edges[a] || i >= n0 ? 0 : HS_FLAG_SINGLEMATCH;
-        ids[i] = (unsigned)i;
+
+        for (h = rules_pf_hash(core, len) & (hcap - 1); hash[h] != 0;
+            h = (h + 1) & (hcap - 1)) {
+            uint32_t l = hash[h] - 1;
+
+            if (clens[l] == len && memcmp(cores[l], core, len) == 0)
+                break;
+        }
+        if (hash[h] == 0) {
+            cores[nl] = core;
+            clens[nl] = len;
+            flags[nl] = HS_FLAG_SINGLEMATCH;
+            ids[nl] = (unsigned)nl;
+            hash[h] = (uint32_t)++nl;
+        }
+        lit_of[i] = hash[h] - 1;
+        if (sd->edges[a] || i >= n0)
+            flags[lit_of[i]] = 0;
+        pf->lit_off[lit_of[i] + 1]++;
     }
-    if (hs_compile_lit_multi(cores, flags, ids, clens, (unsigned)n,
+    for (size_t l = 0; l < nl; l++)
+        pf->lit_off[l + 1] += pf->lit_off[l];
+    for (size_t i = 0; i < n; i++)
+        pf->lit_var[pf->lit_off[lit_of[i]] + fill[lit_of[i]]++] =
+            (uint32_t)i;
+    pf->nlits = nl;
+    if (hs_compile_lit_multi(cores, flags, ids, clens, (unsigned)nl,
         HS_MODE_BLOCK, NULL, &pf->db, &err) != HS_SUCCESS) {
         log_warnx("vectorscan: %s; classifying without the prefilter",
             err && err->message ? err->message : "compile failed");
@@ -612,6 +658,9 @@ out:
     xfree(ids);
     xfree(cores);
     xfree(clens);
+    xfree(lit_of);
+    xfree(hash);
+    xfree(fill);
     return rc;
 }
 
@@ -674,36 +723,46 @@ fail:
     return rc;
 }
 
+/* One atom (a variant of the literal found) at end in the scanned text. */
+static void
+rules_pf_match_atom(struct rules_pf_scan *sc, uint32_t var, size_t end)
+{
+    size_t n0 = sc->pf->side[0].natoms;
+    struct rules_pf_side *sd = &sc->pf->side[var >= n0];
+    uint32_t id = var >= n0 ? var - (uint32_t)n0 : var;
+    const char *text = sc->text;
+    size_t len = sc->norm_len, start;
+
+    if (sd->atom_gen[id] == sc->gen)
+        return;
+    if (var >= n0) {
+        if (end < sc->raw_off + sd->corelen[id])
+            return;         /* in the normalized text */
+        text += sc->raw_off;
+        len = sc->raw_len;
+        end -= sc->raw_off;
+    } else if (end > len) {
+        return;             /* in the raw text */
+    }
+    start = end - sd->corelen[id];
+    if (sd->edges[id] && !rules_atom_edges_ok(text, len, start, end,
+        sd->edges[id] & 1, sd->edges[id] & 2))
+        return;
+    sd->atom_gen[id] = sc->gen;
+    sd->hits[sd->nhits++] = id;
+}
+
 static int
 rules_pf_match_cb(unsigned id, unsigned long long from,
     unsigned long long to, unsigned flags, void *arg)
 {
     struct rules_pf_scan *sc = arg;
-    size_t n0 = sc->pf->side[0].natoms;
-    struct rules_pf_side *sd = &sc->pf->side[id >= n0];
-    const char *text = sc->text;
-    size_t len = sc->norm_len, end = (size_t)to, start;
+    const struct rules_prefilter *pf = sc->pf;
 
     (void)from;     /* not reported without HS_FLAG_SOM_LEFTMOST */
     (void)flags;
-    if (id >= n0) {
-        id -= (unsigned)n0;
-        if (end < sc->raw_off + sd->corelen[id])
-            return 0;       /* in the normalized text */
-        text += sc->raw_off;
-        len = sc->raw_len;
-        end -= sc->raw_off;
-    } else if (end > len) {
-        return 0;           /* in the raw text */
-    }
-    start = end - sd->corelen[id];
-    /* Atoms without edges are HS_FLAG_SINGLEMATCH: reported once. */
-    if (sd->atom_gen[id] == sc->gen || (sd->edges[id] &&
-        !rules_atom_edges_ok(text, len, start, end, sd->edges[id] & 1,
-        sd->edges[id] & 2)))
-        return 0;
-    sd->atom_gen[id] = sc->gen;
-    sd->hits[sd->nhits++] = id;
+    for (uint32_t k = pf->lit_off[id]; k < pf->lit_off[id + 1]; k++)
+        rules_pf_match_atom(sc, pf->lit_var[k], (size_t)to);
     return 0;
 }
 

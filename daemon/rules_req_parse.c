@@ -651,6 +651,19 @@ rules_rq_start_verb(const unsigned char *p, const unsigned char *e)
     return false;
 }
 
+/* A named capture group, from after its opening '<' or '\''. */
+static struct rules_rq_info
+rules_rq_named_group(struct rules_rq_parser *ps, unsigned char close,
+    unsigned flags)
+{
+    while (ps->p < ps->end && *ps->p != close)
+        ps->p++;
+    if (ps->p < ps->end)
+        ps->p++;
+    ps->ncap++;
+    return rules_rq_group_body(ps, flags);
+}
+
 /* A group, from after '('. *item false: an option setting, no item. */
 static struct rules_rq_info
 rules_rq_parse_group(struct rules_rq_parser *ps, unsigned *flags, bool *item)
@@ -695,29 +708,14 @@ rules_rq_parse_group(struct rules_rq_parser *ps, unsigned *flags, bool *item)
             return rules_rq_empty(ps->a);
         }
         ps->p++;
-        while (ps->p < e && *ps->p != '>')
-            ps->p++;
-        if (ps->p < e)
-            ps->p++;
-        ps->ncap++;
-        return rules_rq_group_body(ps, *flags);
+        return rules_rq_named_group(ps, '>', *flags);
     case '\'':
         ps->p++;
-        while (ps->p < e && *ps->p != '\'')
-            ps->p++;
-        if (ps->p < e)
-            ps->p++;
-        ps->ncap++;
-        return rules_rq_group_body(ps, *flags);
+        return rules_rq_named_group(ps, '\'', *flags);
     case 'P':
         if (e - ps->p >= 2 && ps->p[1] == '<') {
             ps->p += 2;
-            while (ps->p < e && *ps->p != '>')
-                ps->p++;
-            if (ps->p < e)
-                ps->p++;
-            ps->ncap++;
-            return rules_rq_group_body(ps, *flags);
+            return rules_rq_named_group(ps, '>', *flags);
         }
         /* (?P=name) back reference, (?P>name) subroutine call. */
         rules_rq_skip_to_paren(ps);
