@@ -1,15 +1,17 @@
 /*
  * jsonw: compact JSON into a buf, byte for byte what json_dumps gives
- * (include/jsonw.h). Strings are copied in runs: the scan stops only at
- * a byte that needs an escape or starts a multi-byte sequence, and a
- * multi-byte sequence is validated the way jansson's utf8_iterate does
- * (no overlong forms, no surrogates, nothing past U+10FFFF).
+ * (include/jsonw.h). A string takes two passes (jsonw_string): the
+ * first validates its UTF-8 with util_utf8_seq, which refuses what
+ * jansson refuses (overlong forms, surrogates, anything past U+10FFFF),
+ * and counts what the escapes add; the second writes into room reserved
+ * once.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jsonw.h"
+#include "util.h"
 
 /* 1 for the ASCII bytes that may be copied as they are. */
 static const unsigned char jsonw_plain[128] = {
@@ -31,43 +33,6 @@ static const unsigned char jsonw_plain[128] = {
     [0x78] = 1, [0x79] = 1, [0x7a] = 1, [0x7b] = 1, [0x7c] = 1, [0x7d] = 1,
     [0x7e] = 1, [0x7f] = 1,
 };
-
-/*
- * Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0.
- * The same checks as jansson's utf8_check_first/utf8_check_full.
- */
-static size_t
-jsonw_utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    size_t n, i;
-    uint32_t cp;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;       /* a continuation byte, 0xc0/0xc1, or past 0xf4 */
-    }
-    if (n > avail)
-        return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
-        return 0;       /* overlong */
-    return n;
-}
 
 /* What a byte below 0x80 that is not plain becomes: its escape letter,
  * or 0 for the \u00XX form. */
@@ -105,7 +70,7 @@ jsonw_string(struct buf *b, const char *str, size_t len)
                 extra += jsonw_escape_letter(*s) != 0 ? 1 : 5;
             s++;
         } else {
-            size_t n = jsonw_utf8_len(s, (size_t)(end - s));
+            size_t n = util_utf8_seq(s, (size_t)(end - s), 0);
 
             if (n == 0)
                 return -1;
