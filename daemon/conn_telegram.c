@@ -299,6 +299,12 @@ telegram_update(const struct connector_account *a, json_t *upd,
         *update_id = -1;
         return -1;
     }
+    /* Telegram numbers updates from 1 up; -1 is ours for "none". */
+    if (*update_id < 0) {
+        conn_fail(e, "%s.update_id: must not be negative", path);
+        *update_id = -1;
+        return -1;
+    }
     if ((msg = conn_get(upd, "message")) != NULL) {
         conn_path(mpath, "%s.message", path);
         return telegram_message(a, msg, CONNECTOR_EVENT_NEW, out, e, mpath);
