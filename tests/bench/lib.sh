@@ -18,10 +18,18 @@ cleanup() {
     rm -rf "$DIR"
 }
 trap cleanup EXIT
-redis-server --port 0 --unixsocket "$DIR/redis.sock" --dir "$DIR" \
-    --appendonly yes --appendfsync everysec --save "" --daemonize yes \
-    --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
-for _ in $(seq 50); do
+# REDIS_WRAP, like INBOXD_WRAP, runs redis-server under a tool.
+if [ -n "${REDIS_WRAP:-}" ]; then
+    $REDIS_WRAP redis-server --port 0 --unixsocket "$DIR/redis.sock" \
+        --dir "$DIR" --appendonly yes --appendfsync everysec --save "" \
+        --logfile "$DIR/redis.log" &
+    echo $! > "$DIR/redis.pid"
+else
+    redis-server --port 0 --unixsocket "$DIR/redis.sock" --dir "$DIR" \
+        --appendonly yes --appendfsync everysec --save "" --daemonize yes \
+        --pidfile "$DIR/redis.pid" --logfile "$DIR/redis.log"
+fi
+for _ in $(seq "${START_TRIES:-50}"); do
     redis-cli -s "$DIR/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.1
 done
 
