@@ -278,8 +278,13 @@ test_sigterm_drains(void)
     CHECK(it_daemon_start(&d, cfg, &redis) == 0);
     CHECK(it_daemon_wait_healthy(&d, 10000) == 0);
     CHECK((c = it_redis_connect(&redis)) != NULL);
-    /* Hold Redis's writes so the items are still in flight at SIGTERM. */
-    r = redisCommand(c, "CLIENT PAUSE 1500 WRITE");
+    /*
+     * Hold Redis's writes so the items are still in flight at SIGTERM.
+     * The pause is long enough for three posts from forked children to
+     * arrive on a loaded machine (under a sanitizer), and shorter than
+     * the drain deadline (10 s), which it must not outlast.
+     */
+    r = redisCommand(c, "CLIENT PAUSE 4000 WRITE");
     CHECK(r != NULL && r->type == REDIS_REPLY_STATUS);
     freeReplyObject(r);
     r = NULL;
@@ -287,7 +292,7 @@ test_sigterm_drains(void)
         snprintf(id, sizeof(id), "drain_%d", i);
         CHECK((kids[i] = post_in_child(&d, id)) > 0);
     }
-    for (int waited = 0; waited < 1000; waited += 20) {
+    for (int waited = 0; waited < 3000; waited += 20) {
         long st = -1;
 
         xfree(raw);

@@ -460,9 +460,19 @@ test_tg_lease(void)
     memset(&other, 0, sizeof(other));
     CHECK(start_daemon(&daemon_, tg_account, "5m", "10000") == 0);
     CHECK(start_daemon(&other, tg_account, "5m", "10000") == 0);
-    usleep(1500 * 1000);
-    a = it_log_contains(&daemon_, "polling (lease taken)");
-    b = it_log_contains(&other, "polling (lease taken)");
+    /*
+     * One of the two takes the lease, the other stands by. Under a
+     * sanitizer on a loaded machine either may take seconds to get
+     * there, so wait for both states rather than for a fixed time.
+     */
+    for (int i = 0; i < 500; i++) {
+        a = it_log_contains(&daemon_, "polling (lease taken)");
+        b = it_log_contains(&other, "polling (lease taken)");
+        if ((a && it_log_contains(&other, "standing by")) ||
+            (b && it_log_contains(&daemon_, "standing by")))
+            break;
+        it_sleep_ms(20);
+    }
     CHECK(a != b);
     holder = a ? &daemon_ : &other;
     standby = a ? &other : &daemon_;
