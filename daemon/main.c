@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -128,6 +129,20 @@ main_check_rules(const char *conf, struct rules *rules)
     }
     buf_free(&report);
     return warnings >= 0 ? 0 : 1;
+}
+
+/* The spool part of -n: an unusable spool.dir fails the check. */
+static int
+main_check_spool(const char *conf, const struct config *cfg)
+{
+    char msg[PATH_MAX + 256];
+    int rc = spool_check(cfg, msg, sizeof(msg));
+
+    if (rc == -1)
+        fprintf(stderr, "%s: %s\n", conf, msg);
+    else if (rc == 1)
+        fprintf(stderr, "%s: warning: %s\n", conf, msg);
+    return rc == -1 ? -1 : 0;
 }
 
 static void
@@ -459,6 +474,8 @@ main(int argc, char *argv[])
             conf, rules_count(d.cfg->ruleset), d.cfg->queue.nnames,
             d.cfg->routes.nrules, d.cfg->ntokens);
         rc = main_check_rules(conf, d.cfg->ruleset);
+        if (main_check_spool(conf, d.cfg) == -1)
+            rc = 1;
     } else if (classify) {
         /* classify.c; its output is in docs/rules.md. */
         rc = classify_stream(d.cfg, stdin, stdout, stderr) == 0 ? 0 : 1;

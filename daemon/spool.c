@@ -23,9 +23,17 @@
  * SPOOL_RETRY_MAX_MS, so nothing is dropped and nothing blocks for good
  * unless Redis refuses every write.
  */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -992,4 +1000,152 @@ spool_status(const struct spool *s)
         state = "replaying";
     return json_pack("{s:s,s:I,s:I}", "state", state, "records",
         (json_int_t)st.records, "bytes", (json_int_t)st.bytes);
+}
+
+/* ------------------------------------------------------------ inboxd -n */
+
+/* Is gid pw's primary group or one of its supplementary groups? */
+static bool
+spool_in_group(const struct passwd *pw, gid_t gid)
+{
+    gid_t groups[256];
+    int n = (int)nitems(groups);
+
+    if (pw->pw_gid == gid)
+        return true;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+        n = (int)nitems(groups);    /* the first ones were filled in */
+    for (int i = 0; i < n; i++) {
+        if (groups[i] == gid)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * May the user inboxd will run as write and search path? As that user,
+ * access(2) answers; as root checking for another user, the mode bits
+ * do (ACLs aside), the way the kernel reads them.
+ */
+static bool
+spool_may_write(const char *path, const struct stat *st,
+    const struct passwd *pw)
+{
+    mode_t m;
+
+    if (pw == NULL || pw->pw_uid == geteuid())
+        return access(path, W_OK | X_OK) == 0;
+    if (pw->pw_uid == 0)
+        return true;
+    if (st->st_uid == pw->pw_uid)
+        m = (st->st_mode >> 6) & 3;
+    else if (spool_in_group(pw, st->st_gid))
+        m = (st->st_mode >> 3) & 3;
+    else
+        m = st->st_mode & 3;
+    return m == 3;      /* write and search */
+}
+
+/*
+ * As root checking for another user: may pw search every directory
+ * above path (access(2) checks that itself)? The first one it may not
+ * goes to bad.
+ */
+static bool
+spool_may_reach(const char *path, const struct passwd *pw, char *bad,
+    size_t badlen)
+{
+    struct stat st;
+    char up[PATH_MAX];
+    mode_t m;
+
+    if (pw == NULL || pw->pw_uid == geteuid() || pw->pw_uid == 0)
+        return true;
+    snprintf(up, sizeof(up), "%s", path);
+    for (;;) {
+        dirname(up);
+        if (stat(up, &st) == 0) {
+            if (st.st_uid == pw->pw_uid)
+                m = st.st_mode & S_IXUSR;
+            else if (spool_in_group(pw, st.st_gid))
+                m = st.st_mode & S_IXGRP;
+            else
+                m = st.st_mode & S_IXOTH;
+            if (m == 0) {
+                snprintf(bad, badlen, "%s", up);
+                return false;
+            }
+        }
+        if (strcmp(up, "/") == 0 || strcmp(up, ".") == 0)
+            return true;
+    }
+}
+
+int
+spool_check(const struct config *cfg, char *msg, size_t msglen)
+{
+    const char *dir = cfg->spool.dir, *who;
+    struct passwd *pw = NULL;
+    struct statvfs vfs;
+    struct stat st;
+    char parent[PATH_MAX];
+    uint64_t room;
+
+    msg[0] = '\0';
+    if (dir == NULL)
+        return 0;
+    if (cfg->user != NULL && (pw = getpwnam(cfg->user)) == NULL) {
+        snprintf(msg, msglen, "user %s: no such user", cfg->user);
+        return -1;
+    }
+    who = cfg->user != NULL ? cfg->user : "this user";
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(msg, msglen, "spool.dir: %s is not a directory", dir);
+            return -1;
+        }
+        if (!spool_may_write(dir, &st, pw)) {
+            snprintf(msg, msglen, "spool.dir: %s: %s may not write in it",
+                dir, who);
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        snprintf(msg, msglen, "spool.dir: %s: %s", dir, strerror(errno));
+        return -1;
+    } else {
+        /* The spool makes its directory, not the ones above it. */
+        if ((size_t)snprintf(parent, sizeof(parent), "%s", dir) >=
+            sizeof(parent)) {
+            snprintf(msg, msglen, "spool.dir: %s: path too long", dir);
+            return -1;
+        }
+        dirname(parent);
+        if (stat(parent, &st) == -1 || !S_ISDIR(st.st_mode)) {
+            snprintf(msg, msglen, "spool.dir: %s does not exist, nor does "
+                "its parent directory %s", dir, parent);
+            return -1;
+        }
+        if (!spool_may_write(parent, &st, pw)) {
+            snprintf(msg, msglen, "spool.dir: %s does not exist and %s may "
+                "not create it in %s", dir, who, parent);
+            return -1;
+        }
+        dir = parent;
+    }
+    if (!spool_may_reach(dir, pw, parent, sizeof(parent))) {
+        snprintf(msg, msglen, "spool.dir: %s: %s may not reach it: %s is "
+            "not searchable", cfg->spool.dir, who, parent);
+        return -1;
+    }
+    if (statvfs(dir, &vfs) == 0) {
+        room = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+        if (room < cfg->spool.max_bytes) {
+            snprintf(msg, msglen, "spool.dir: %s has %llu MiB free, less "
+                "than spool.max_bytes (%llu MiB): the spool refuses when "
+                "the disk is full", dir, (unsigned long long)(room >> 20),
+                (unsigned long long)(cfg->spool.max_bytes >> 20));
+            return 1;
+        }
+    }
+    return 0;
 }

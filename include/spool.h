@@ -32,6 +32,7 @@
 
 #include "queue.h"
 
+struct config;
 struct daemon;
 struct metrics;
 struct spool;
@@ -120,6 +121,17 @@ void spool_apply_config(struct spool *s);
  * "full", "records": N, "bytes": N} (new), or NULL for NULL.
  */
 json_t *spool_status(const struct spool *s);
+
+/*
+ * For inboxd -n, without opening or creating anything: can the user
+ * inboxd will run as (cfg->user, else this process) use cfg->spool.dir?
+ * It must be a directory that user may write and search, or not exist
+ * yet below one that user may write in (the spool makes its directory,
+ * one level). Returns -1 with the reason in msg; 1 with a note in msg
+ * when the filesystem has less room than spool.max_bytes; 0 when fine
+ * or no spool is configured.
+ */
+int spool_check(const struct config *cfg, char *msg, size_t msglen);
 
 /* Declare the spool's metric families (main, tests). */
 void spool_declare_metrics(struct metrics *m);

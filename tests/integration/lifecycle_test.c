@@ -4,6 +4,7 @@
  * -n check. A real redis-server and a real inboxd on loopback.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,8 +386,62 @@ out:
     return rc;
 }
 
+/* -n with a spool: spool.dir must be usable by the user inboxd runs as. */
+static int
+test_check_spool(void)
+{
+    char out[4096], yaml[1024], dir[600], path[640];
+    int rc = 0;
+
+#define SPOOL_YAML(d, extra) snprintf(yaml, sizeof(yaml), \
+    "rules:\n  dirs: [%s/rules]\nspool:\n  dir: %s\n%s", PROJECT_DIR, (d), \
+    (extra))
+    snprintf(dir, sizeof(dir), "%s/spool", site_dir);
+    /* Not there yet, in a directory it may write in: fine. */
+    SPOOL_YAML(dir, "");
+    CHECK(check_config(yaml, out, sizeof(out)) == 0);
+    CHECK(access(dir, F_OK) == -1);     /* -n created nothing */
+    /* Its parent does not exist: the spool makes one level only. */
+    snprintf(path, sizeof(path), "%s/no/such/spool", site_dir);
+    SPOOL_YAML(path, "");
+    CHECK(check_config(yaml, out, sizeof(out)) == 1);
+    CHECK_CONTAINS(out, "nor does its parent directory");
+    /* A file, not a directory. */
+    CHECK(write_file(site_dir, "spoolfile", "x") == 0);
+    snprintf(path, sizeof(path), "%s/spoolfile", site_dir);
+    SPOOL_YAML(path, "");
+    CHECK(check_config(yaml, out, sizeof(out)) == 1);
+    CHECK_CONTAINS(out, "is not a directory");
+    unlink(path);
+    /* A user that does not exist cannot be run as. */
+    SPOOL_YAML(dir, "user: inboxd-no-such-user\n");
+    CHECK(check_config(yaml, out, sizeof(out)) == 1);
+    CHECK_CONTAINS(out, "inboxd-no-such-user: no such user");
+    /* As root, checked for the user inboxd drops to: a directory only
+     * root may write in is refused for nobody. */
+    if (geteuid() == 0 && getpwnam("nobody") != NULL) {
+        CHECK(mkdir(dir, 0700) == 0);
+        SPOOL_YAML(dir, "user: nobody\n");
+        CHECK(check_config(yaml, out, sizeof(out)) == 1);
+        CHECK_CONTAINS(out, "nobody may not write in it");
+        CHECK(chmod(dir, 0777) == 0);
+        /* Writable, but under a directory only root may search. */
+        CHECK(chmod(site_dir, 0700) == 0);
+        CHECK(check_config(yaml, out, sizeof(out)) == 1);
+        CHECK_CONTAINS(out, "nobody may not reach it");
+        CHECK(chmod(site_dir, 0711) == 0);
+        CHECK(check_config(yaml, out, sizeof(out)) == 0);
+        CHECK(chmod(site_dir, 0700) == 0);
+    }
+#undef SPOOL_YAML
+out:
+    rmdir(dir);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     {"check_mode", test_check_mode},
+    {"check_spool", test_check_spool},
     {"redis_down_and_back", test_redis_down_and_back},
     {"reload", test_reload},
     {"sigterm_drains", test_sigterm_drains},
