@@ -473,8 +473,9 @@ main(int argc, char *argv[])
         printf("%s: ok: %zu rules, %zu queues, %zu routes, %zu tokens\n",
             conf, rules_count(d.cfg->ruleset), d.cfg->queue.nnames,
             d.cfg->routes.nrules, d.cfg->ntokens);
-        rc = main_check_rules(conf, d.cfg->ruleset);
-        if (main_check_spool(conf, d.cfg) == -1)
+        /* Before the rules' report, which can be long. */
+        rc = main_check_spool(conf, d.cfg) == -1;
+        if (main_check_rules(conf, d.cfg->ruleset) != 0)
             rc = 1;
     } else if (classify) {
         /* classify.c; its output is in docs/rules.md. */
