@@ -118,6 +118,7 @@ static config_check_fn config_check_debug;
 static config_check_fn config_check_api_base;
 static config_check_fn config_check_vk_version;
 static config_check_fn config_check_mod_action;
+static config_check_fn config_check_forwarded;
 static config_check_fn config_check_nonempty;
 
 /*
@@ -138,6 +139,8 @@ static const struct config_option config_options[] = {
         RELOAD, http.timeout_ms),
     OPT("http.metrics_public", CONFIG_T_BOOL, "true", 0, 0,
         RELOAD, http.metrics_public),
+    OPT_STR("http.forwarded_header", "x-forwarded-for",
+        config_check_forwarded, RELOAD, http.forwarded_header),
     /* Connections and sources (http_guard.c, docs/security.md). */
     OPT("http.request_timeout", CONFIG_T_DURATION, "30s", 100, HOUR,
         RELOAD, http.request_timeout_ms),
@@ -753,6 +756,14 @@ config_check_mod_action(const char *s)
 {
     if (strcmp(s, "hide") != 0 && strcmp(s, "delete") != 0)
         return "expected hide or delete";
+    return NULL;
+}
+
+static const char *
+config_check_forwarded(const char *s)
+{
+    if (strcmp(s, "x-forwarded-for") != 0 && strcmp(s, "forwarded") != 0)
+        return "expected x-forwarded-for or forwarded";
     return NULL;
 }
 
@@ -2860,6 +2871,7 @@ config_free(struct config *cfg)
     xfree(cfg->path);
     xfree(cfg->http.host);
     xfree(cfg->http.trusted_proxies);
+    xfree(cfg->http.forwarded_header);
     xfree(cfg->http.sources.exempt);
     xfree(cfg->redis.host);
     xfree(cfg->redis.unix_path);

@@ -46,7 +46,7 @@
 /* File descriptors kept for everything but HTTP connections: Redis,
  * curl's transfers, logs, the web inbox's files. */
 #define HTTP_GUARD_FD_RESERVE   64
-/* X-Forwarded-For: headers looked at, and addresses walked back. */
+/* Forwarding header lines looked at, and addresses walked back. */
 #define HTTP_GUARD_XFF_HEADERS  8
 #define HTTP_GUARD_XFF_HOPS     16
 /* Lines about limited sources per log interval, over all sources. */
@@ -194,11 +194,10 @@ http_guard_classify(struct http_guard *g, struct http_guard_conn *c)
 }
 
 /*
- * The client behind a trusted proxy: walking X-Forwarded-For from the
- * right (the hop nearest to us), the first address that is not itself a
- * trusted proxy. Only what our own proxies appended can be believed, so
- * the walk stops at the first element that is not an address, and the
- * last address trusted so far is the source. -1: no usable header.
+ * The client behind a trusted proxy, named in the header that
+ * http.forwarded_header says our proxies write (ratelimit_forwarded
+ * walks it; the other header is whatever the client wrote, ignored).
+ * -1: no usable header, or more lines of it than a proxy chain writes.
  */
 static int
 http_guard_forwarded(struct http_guard *g, struct evhttp_request *req,
@@ -207,37 +206,24 @@ http_guard_forwarded(struct http_guard *g, struct evhttp_request *req,
     const struct config *cfg = g->cfg;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     const char *vals[HTTP_GUARD_XFF_HEADERS];
-    struct ratelimit_key k;
+    enum ratelimit_fwd kind =
+        strcmp(cfg->http.forwarded_header, "forwarded") == 0 ?
+        RATELIMIT_FWD_FORWARDED : RATELIMIT_FWD_XFF;
+    const char *name = kind == RATELIMIT_FWD_FORWARDED ? "Forwarded" :
+        "X-Forwarded-For";
     struct evkeyval *h;
     size_t nv = 0;
-    bool have = false;
-    int hops = 0;
 
     for (h = in->tqh_first; h != NULL; h = h->next.tqe_next) {
-        if (strcasecmp(h->key, "X-Forwarded-For") != 0)
+        if (strcasecmp(h->key, name) != 0)
             continue;
         if (nv == nitems(vals))
             return -1;
         vals[nv++] = h->value;
     }
-    for (size_t i = nv; i-- > 0;) {
-        const char *v = vals[i], *end = v + strlen(v), *start;
-
-        while (end > v) {
-            for (start = end; start > v && start[-1] != ','; start--)
-                ;
-            if (++hops > HTTP_GUARD_XFF_HOPS ||
-                ratelimit_key_parse(start, (size_t)(end - start), &k) == -1)
-                return have ? 0 : -1;
-            *out = k;
-            have = true;
-            if (!ratelimit_cidr_match(cfg->http.trusted_proxies,
-                cfg->http.ntrusted_proxies, &k))
-                return 0;
-            end = start > v ? start - 1 : v;
-        }
-    }
-    return have ? 0 : -1;
+    return ratelimit_forwarded(kind, vals, nv,
+        cfg->http.trusted_proxies, cfg->http.ntrusted_proxies,
+        HTTP_GUARD_XFF_HOPS, out);
 }
 
 /*

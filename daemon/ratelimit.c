@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -281,6 +282,116 @@ ratelimit_cidr_match(const struct ratelimit_cidr *v, size_t n,
             return true;
     }
     return false;
+}
+
+/* ----------------------------------------------------------- forwarding */
+
+/* Elements kept while reading one header value: the walk needs the last. */
+#define RATELIMIT_FWD_RING  32
+
+/*
+ * One pair [s, end) of a Forwarded element: token "=" (token |
+ * quoted-string). For a for= pair, 1 with *rc what its value parses to
+ * (-1 when it is no address); 0 for any other pair.
+ */
+static int
+ratelimit_fwd_pair(const char *s, const char *end, struct ratelimit_key *out,
+    int *rc)
+{
+    const char *eq, *v, *ve;
+
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    eq = memchr(s, '=', (size_t)(end - s));
+    if (eq == NULL || eq - s != 3 || strncasecmp(s, "for", 3) != 0)
+        return 0;
+    v = eq + 1;
+    ve = end;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+        ve--;
+    if (ve - v >= 2 && *v == '"' && ve[-1] == '"') {
+        v++;
+        ve--;
+    }
+    /* An escape or a stray quote has no place in an address. */
+    if (memchr(v, '\\', (size_t)(ve - v)) != NULL ||
+        memchr(v, '"', (size_t)(ve - v)) != NULL)
+        *rc = -1;
+    else
+        *rc = ratelimit_key_parse(v, (size_t)(ve - v), out);
+    return 1;
+}
+
+/* The address in one Forwarded element [s, end): its for= pair's. */
+static int
+ratelimit_fwd_for(const char *s, const char *end, struct ratelimit_key *out)
+{
+    const char *pair = s;
+    bool quoted = false;
+    int rc;
+
+    for (const char *p = s;; p++) {
+        if (p < end && *p == '"')
+            quoted = !quoted;
+        if (p < end && (quoted || *p != ';'))
+            continue;
+        if (ratelimit_fwd_pair(pair, p, out, &rc))
+            return rc;
+        if (p >= end)
+            return -1;
+        pair = p + 1;
+    }
+}
+
+int
+ratelimit_forwarded(enum ratelimit_fwd kind, const char *const *vals,
+    size_t n, const struct ratelimit_cidr *trusted, size_t ntrusted,
+    unsigned max_hops, struct ratelimit_key *out)
+{
+    const char *starts[RATELIMIT_FWD_RING], *ends[RATELIMIT_FWD_RING];
+    struct ratelimit_key k;
+    unsigned hops = 0;
+    bool have = false;
+
+    if (max_hops >= RATELIMIT_FWD_RING)
+        max_hops = RATELIMIT_FWD_RING - 1;
+    for (size_t i = n; i-- > 0;) {
+        const char *p = vals[i], *s = p;
+        size_t count = 0, first;
+        bool quoted = false;
+
+        if (p[strspn(p, " \t")] == '\0')
+            continue;       /* a blank line names no one */
+        /* Split on commas outside quotes, keeping the last elements. */
+        for (;; p++) {
+            if (*p == '"' && kind == RATELIMIT_FWD_FORWARDED)
+                quoted = !quoted;
+            else if (*p == '\0' || (*p == ',' && !quoted)) {
+                starts[count % RATELIMIT_FWD_RING] = s;
+                ends[count % RATELIMIT_FWD_RING] = p;
+                count++;
+                s = p + 1;
+                if (*p == '\0')
+                    break;
+            }
+        }
+        first = count > RATELIMIT_FWD_RING ? count - RATELIMIT_FWD_RING : 0;
+        for (size_t e = count; e-- > first;) {
+            const char *es = starts[e % RATELIMIT_FWD_RING];
+            const char *ee = ends[e % RATELIMIT_FWD_RING];
+            int r = kind == RATELIMIT_FWD_FORWARDED ?
+                ratelimit_fwd_for(es, ee, &k) :
+                ratelimit_key_parse(es, (size_t)(ee - es), &k);
+
+            if (++hops > max_hops || r == -1)
+                return have ? 0 : -1;
+            *out = k;
+            have = true;
+            if (!ratelimit_cidr_match(trusted, ntrusted, &k))
+                return 0;
+        }
+    }
+    return have ? 0 : -1;
 }
 
 /* --------------------------------------------------------------- lists */

@@ -125,6 +125,7 @@ struct config {
         /* Peers whose X-Forwarded-For names the source (http_guard.h). */
         struct ratelimit_cidr *trusted_proxies;
         size_t ntrusted_proxies;
+        char *forwarded_header; /* "x-forwarded-for" or "forwarded" */
         struct {
             struct config_source_limits limits;    /* the listen address */
             int64_t streams;        /* event streams open; 0: no cap */

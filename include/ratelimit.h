@@ -114,6 +114,27 @@ int ratelimit_cidr_parse(const char *s, struct ratelimit_cidr *out);
 bool ratelimit_cidr_match(const struct ratelimit_cidr *v, size_t n,
     const struct ratelimit_key *k);
 
+/* Which header a trusted proxy names its client in (http.forwarded_header). */
+enum ratelimit_fwd {
+    RATELIMIT_FWD_XFF = 0,      /* X-Forwarded-For: 192.0.2.1, 10.0.0.5 */
+    RATELIMIT_FWD_FORWARDED,    /* Forwarded: for=192.0.2.1;proto=https,
+                                   for="[2001:db8::1]:443" (RFC 7239) */
+};
+
+/*
+ * The client behind trusted proxies, from the n values of the header
+ * (vals, in the order the lines came; each a list of elements): walking
+ * the elements from the right (the hop nearest to us), the first address
+ * that is not in trusted. Only what our own proxies appended can be
+ * believed, so the walk stops at the first element that is not an
+ * address (a name, "unknown", an obfuscated "_id", an element without
+ * for=) or after max_hops, and the last address seen is the client.
+ * 0 with it in *out; -1 when the nearest element is no address.
+ */
+int ratelimit_forwarded(enum ratelimit_fwd kind, const char *const *vals,
+    size_t n, const struct ratelimit_cidr *trusted, size_t ntrusted,
+    unsigned max_hops, struct ratelimit_key *out);
+
 /* ---------------------------------------------------------------- table */
 
 /*

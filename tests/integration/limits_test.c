@@ -772,6 +772,37 @@ out:
     return rc;
 }
 
+/*
+ * With http.forwarded_header: forwarded, the trusted proxy's Forwarded
+ * header names the source (RFC 7239), and an X-Forwarded-For header is
+ * the client's own text, ignored: those requests count against the proxy.
+ */
+static int
+test_forwarded_rfc7239(void)
+{
+    struct resp first;
+    long long elapsed = 0;
+    int served, rc = 0;
+
+    CHECK(reload_with("  trusted_proxies: [" PROXY "]\n",
+        "  trusted_proxies: [" PROXY "]\n  forwarded_header: forwarded\n",
+        "reloaded") == 0);
+    served = burst_until_429(PROXY,
+        "Forwarded: for=\"203.0.113.21:4711\";proto=https\r\n", &first,
+        &elapsed);
+    CHECK(served >= 5 && served <= rate_allows(elapsed));
+    CHECK(it_log_contains(&da, "203.0.113.21 on api: request refused"));
+    served = burst_until_429(PROXY, "X-Forwarded-For: 203.0.113.22\r\n",
+        &first, &elapsed);
+    CHECK(served >= 5 && served <= rate_allows(elapsed));
+    CHECK(it_log_contains(&da, PROXY " on api: request refused"));
+    CHECK(!it_log_contains(&da, "203.0.113.22"));
+    CHECK(reload_with("  forwarded_header: forwarded\n", "", "reloaded") ==
+        0);
+out:
+    return rc;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static int
@@ -821,6 +852,7 @@ static const struct check_case cases[] = {
     { "slowloris", test_slowloris },
     { "never reads", test_never_reads },
     { "reload", test_reload },
+    { "forwarded (RFC 7239)", test_forwarded_rfc7239 },
 };
 
 int

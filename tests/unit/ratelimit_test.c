@@ -438,11 +438,82 @@ out:
     return rc;
 }
 
+/* The client ratelimit_forwarded finds, formatted; "-" for none. */
+static const char *
+fwd(enum ratelimit_fwd kind, const char *a, const char *b)
+{
+    static char out[RATELIMIT_ADDRSTRLEN];
+    static struct ratelimit_cidr proxies[2];
+    const char *vals[2] = { a, b };
+    struct ratelimit_key k;
+
+    ratelimit_cidr_parse("10.0.0.0/8", &proxies[0]);
+    ratelimit_cidr_parse("2001:db8:ff::/48", &proxies[1]);
+    if (ratelimit_forwarded(kind, vals, b != NULL ? 2 : 1, proxies, 2, 4,
+        &k) == -1)
+        return "-";
+    ratelimit_key_format(&k, 128, out, sizeof(out));
+    return out;
+}
+
+static int
+test_forwarded(void)
+{
+    enum ratelimit_fwd x = RATELIMIT_FWD_XFF, f = RATELIMIT_FWD_FORWARDED;
+    int rc = 0;
+
+    /* X-Forwarded-For: the right-most address that is not a proxy. */
+    CHECK_STR(fwd(x, "192.0.2.1", NULL), "192.0.2.1");
+    CHECK_STR(fwd(x, "198.51.100.9, 192.0.2.1, 10.0.0.5", NULL),
+        "192.0.2.1");
+    CHECK_STR(fwd(x, "198.51.100.9", "192.0.2.1 , 10.1.2.3"), "192.0.2.1");
+    /* Junk on the left stops the walk at the last address seen. */
+    CHECK_STR(fwd(x, "junk, 10.0.0.7, 10.0.0.5", NULL), "10.0.0.7");
+    CHECK_STR(fwd(x, "unknown", NULL), "-");
+    CHECK_STR(fwd(x, "192.0.2.1,", NULL), "-");
+    /* A blank line names no one; the one before it counts. */
+    CHECK_STR(fwd(x, "192.0.2.1", "  "), "192.0.2.1");
+    /* No more than max_hops (4) elements are walked. */
+    CHECK_STR(fwd(x, "192.0.2.1, 10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4",
+        NULL), "10.0.0.1");
+    CHECK_STR(fwd(x, "192.0.2.1, 10.0.0.1, 10.0.0.2, 10.0.0.3",
+        "10.0.0.4"), "10.0.0.1");
+
+    /* Forwarded (RFC 7239): the for= of each element. */
+    CHECK_STR(fwd(f, "for=192.0.2.43", NULL), "192.0.2.43");
+    CHECK_STR(fwd(f, "for=192.0.2.43;proto=https;by=10.0.0.5", NULL),
+        "192.0.2.43");
+    CHECK_STR(fwd(f, "proto=http; For=\"192.0.2.43:4711\"", NULL),
+        "192.0.2.43");
+    CHECK_STR(fwd(f, "for=\"[2001:db8:cafe::17]:4711\"", NULL),
+        "2001:db8:cafe::17");
+    CHECK_STR(fwd(f, "for=198.51.100.1, for=192.0.2.60;proto=http, "
+        "for=\"[2001:db8:ff::1]\"", NULL), "192.0.2.60");
+    /* A comma inside quotes does not split an element. */
+    CHECK_STR(fwd(f, "for=192.0.2.7;ext=\"a,b\"", NULL), "192.0.2.7");
+    /* Obfuscated, unknown, missing or escaped: not an address. */
+    CHECK_STR(fwd(f, "for=_hidden", NULL), "-");
+    CHECK_STR(fwd(f, "for=unknown", NULL), "-");
+    CHECK_STR(fwd(f, "proto=https", NULL), "-");
+    CHECK_STR(fwd(f, "for=\"192.0.2.\\1\"", NULL), "-");
+    CHECK_STR(fwd(f, "for=192.0.2.9, for=unknown;proto=http", NULL), "-");
+    CHECK_STR(fwd(f, "for=192.0.2.9, for=_x, for=10.0.0.3", NULL),
+        "10.0.0.3");
+    /* An X-Forwarded-For list read as Forwarded names no one. */
+    CHECK_STR(fwd(f, "192.0.2.1", NULL), "-");
+    /* Across lines, from the last. */
+    CHECK_STR(fwd(f, "for=198.51.100.2", "for=192.0.2.3, for=10.9.9.9"),
+        "192.0.2.3");
+out:
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "parse", test_parse },
     { "cut", test_cut },
     { "sockaddr", test_sockaddr },
     { "cidr", test_cidr },
+    { "forwarded", test_forwarded },
     { "bucket", test_bucket },
     { "counts", test_counts },
     { "bounded", test_bounded },
