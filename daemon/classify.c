@@ -334,7 +334,7 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
         .max_attachments = cfg->limits.max_attachments,
     };
     struct classify_out o = { .fp = out };
-    struct jsonread jr = { NULL, 0 };
+    struct jsonread jr = { 0 };
     bool need_json = classify_routes_need_scores(&cfg->routes);
     char *line = NULL, msg[256];
     size_t cap = 0;

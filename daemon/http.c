@@ -56,6 +56,7 @@
 #include "http.h"
 #include "http_guard.h"
 #include "item.h"
+#include "jsonread.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -67,6 +68,8 @@
 #include "webhook.h"
 
 /* The Telegram route: the account id follows this prefix. */
+/* A reader's arena past this (a large body) is not kept for the next. */
+#define HTTP_READER_KEEP (64u << 10)
 /* A JSON reply is never near this; past it the body is left empty. */
 #define HTTP_REPLY_MAX (256u << 20)
 #define HTTP_TELEGRAM_PREFIX "/webhooks/telegram/"
@@ -82,6 +85,7 @@ struct http {
     const struct config_token *token;
     struct http_also *also;     /* a second address (http_listen_also) */
     struct http_guard *guard;   /* admission on both addresses */
+    struct jsonread jr;         /* the ingest bodies' reader (its arena) */
 };
 
 /* What a request needs: the token's role, or none for open routes. */
@@ -422,10 +426,10 @@ http_items_post(struct http *h, struct evhttp_request *req,
     };
     struct http_pending *p;
     size_t len = evbuffer_get_length(in);
-    char err[256], msg[320];
-    json_error_t jerr;
+    enum item_parse_result why;
+    const char *body;
+    char err[256];
     struct item *it;
-    json_t *obj;
 
     (void)rest;
     if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
@@ -438,26 +442,27 @@ http_items_post(struct http *h, struct evhttp_request *req,
             "empty body: expected a JSON object");
         return;
     }
-    obj = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-        JSON_REJECT_DUPLICATES, &jerr);
-    if (obj == NULL) {
-        snprintf(msg, sizeof(msg), "line %d column %d: %s", jerr.line,
-            jerr.column, jerr.text);
-        /* jansson quotes the bytes it choked on, cut anywhere. */
-        util_utf8_scrub(msg);
-        metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
-            "invalid_json", 1);
-        http_error(h, req, 400, "Bad Request", "invalid_json", msg);
-        return;
-    }
-    it = item_from_json(obj, &lim, err, sizeof(err));
-    json_decref(obj);
-    if (it == NULL && strstr(err, "out of memory") != NULL) {
+    if ((body = (const char *)evbuffer_pullup(in, -1)) == NULL) {
         http_error(h, req, 500, "Internal Server Error", "internal",
             "out of memory");
         return;
     }
-    if (it == NULL) {
+    it = item_parse(&h->jr, body, len, &lim, &why, err, sizeof(err));
+    if (h->jr.cap > HTTP_READER_KEEP)
+        jsonread_free(&h->jr);
+    switch (why) {
+    case ITEM_PARSE_OK:
+        break;
+    case ITEM_PARSE_NOMEM:
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    case ITEM_PARSE_BAD_JSON:
+        metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
+            "invalid_json", 1);
+        http_error(h, req, 400, "Bad Request", "invalid_json", err);
+        return;
+    case ITEM_PARSE_BAD_ITEM:
         metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
             "invalid_item", 1);
         log_debug("http", "rejected item: %s", err);
@@ -1290,5 +1295,6 @@ http_free(struct http *h)
         evhttp_free(h->srv);
     /* After the servers: their connections close through the guard. */
     http_guard_free(h->guard);
+    jsonread_free(&h->jr);
     xfree(h);
 }

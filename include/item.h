@@ -44,6 +44,29 @@ struct item_limits {
 struct item *item_from_json(json_t *obj, const struct item_limits *lim,
     char *err, size_t errlen);
 
+struct jsonread;
+
+enum item_parse_result {
+    ITEM_PARSE_OK,
+    ITEM_PARSE_BAD_JSON,    /* the text is not JSON */
+    ITEM_PARSE_BAD_ITEM,    /* JSON, but not a valid item */
+    ITEM_PARSE_NOMEM,
+};
+
+/*
+ * Build an item straight from the JSON text of the wire model (an ingest
+ * body, a line of JSON Lines), without a jansson tree of it: the same
+ * item, or the same refusal, as json_loadb(JSON_REJECT_DUPLICATES) and
+ * then item_from_json. s is borrowed; jr is the reader's scratch, kept
+ * from one call to the next (include/jsonread.h). On failure returns
+ * NULL with the cause in *why and a one-line reason in err: for a text
+ * that is not JSON "line L column C: what is wrong", for an invalid item
+ * the same reason as item_from_json's.
+ */
+struct item *item_parse(struct jsonread *jr, const char *s, size_t len,
+    const struct item_limits *lim, enum item_parse_result *why, char *err,
+    size_t errlen);
+
 /*
  * Build an item straight from fields, for connectors. platform, native_id,
  * account_id, author_id are required; others may be NULL. text is copied.

@@ -198,15 +198,21 @@ test_bad_input(void)
         "error"), "message")), "line 1");
     json_decref(resp);
 
-    /*
-     * jansson quotes the bytes it choked on, here half a character: the
-     * answer is still a JSON error, with '?' for that byte.
-     */
+    /* A broken escape before half a character: what and where. */
     CHECK(post(TOKEN, "{\"a\": \"\\ud80\xcf\xa8\"}", &resp, NULL) == 400);
     CHECK_STR(json_string_value(json_object_get(json_object_get(resp,
         "error"), "code")), "invalid_json");
     CHECK_CONTAINS(json_string_value(json_object_get(json_object_get(resp,
-        "error"), "message")), "invalid escape near '\"\\ud80?'");
+        "error"), "message")), "line 1 column 8: invalid \\u escape");
+    json_decref(resp);
+
+    /* Duplicate keys are still refused, as not JSON. */
+    CHECK(post(TOKEN, "{\"platform\":\"vk\",\"platform\":\"vk\"}", &resp,
+        NULL) == 400);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(resp,
+        "error"), "code")), "invalid_json");
+    CHECK_CONTAINS(json_string_value(json_object_get(json_object_get(resp,
+        "error"), "message")), "duplicate object key");
     json_decref(resp);
 
     CHECK(post(TOKEN, "{\"platform\":\"facebook\",\"native_id\":\"x\","
