@@ -38,7 +38,7 @@ item_parse_see(struct jsonread *jr, struct item_parse_seen *seen, int k,
 {
     if (k != -1) {
         if (seen->known & (UINT32_C(1) << k))
-            jsonread_fail(jr, ITEM_PARSE_DUPLICATE);
+            jsonread_fail_key(jr, ITEM_PARSE_DUPLICATE);
         seen->known |= UINT32_C(1) << k;
         return;
     }
@@ -47,7 +47,7 @@ item_parse_see(struct jsonread *jr, struct item_parse_seen *seen, int k,
         return;
     }
     if (json_object_get(seen->unknown, key) != NULL)
-        jsonread_fail(jr, ITEM_PARSE_DUPLICATE);
+        jsonread_fail_key(jr, ITEM_PARSE_DUPLICATE);
     else if (json_object_set_new_nocheck(seen->unknown, key,
         json_null()) == -1)
         jsonread_fail(jr, "out of memory");

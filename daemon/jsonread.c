@@ -36,13 +36,25 @@
 
 static json_t *jsonread_value(struct jsonread *jr);
 
-void
-jsonread_fail(struct jsonread *jr, const char *what)
+static void
+jsonread_fail_at(struct jsonread *jr, const char *what, size_t pos)
 {
     if (jr->what == NULL) {
         jr->what = what;
-        jr->errpos = (size_t)(jr->p - jr->start);
+        jr->errpos = pos;
     }
+}
+
+void
+jsonread_fail(struct jsonread *jr, const char *what)
+{
+    jsonread_fail_at(jr, what, (size_t)(jr->p - jr->start));
+}
+
+void
+jsonread_fail_key(struct jsonread *jr, const char *what)
+{
+    jsonread_fail_at(jr, what, jr->keypos);
 }
 
 /* jsonread_fail for the functions that return a value. */
@@ -267,6 +279,8 @@ jsonread_object(struct jsonread *jr)
     if (o == NULL)
         return jsonread_null(jr, JSONREAD_OOM);
     for (n = 0; (more = jsonread_member(jr, n, &key, &klen)) == 1; n++) {
+        size_t keypos = jr->keypos;
+
         /* The key stays in the arena while its value is read. */
         if ((v = jsonread_value(jr)) == NULL ||
             json_object_set_new_nocheck(o, key, v) == -1) {
@@ -278,7 +292,8 @@ jsonread_object(struct jsonread *jr)
          * cheaper to find out after than to look it up before. */
         if (json_object_size(o) == n) {
             json_decref(o);
-            return jsonread_null(jr, "duplicate object key");
+            jsonread_fail_at(jr, "duplicate object key", keypos);
+            return NULL;
         }
     }
     if (more == -1) {
@@ -468,6 +483,7 @@ jsonread_member(struct jsonread *jr, size_t n, const char **key,
         jsonread_fail(jr, "string or '}' expected");
         return -1;
     }
+    jr->keypos = (size_t)(jr->p - jr->start);
     jr->p++;
     if ((k = jsonread_string(jr, klen)) == NULL)
         return -1;

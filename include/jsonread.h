@@ -35,6 +35,7 @@ struct jsonread {
     int depth;
     const char *what;           /* the first error, NULL while none */
     size_t errpos;              /* its byte offset */
+    size_t keypos;              /* where the last member's key began */
 };
 
 /*
@@ -86,8 +87,10 @@ int jsonread_skip(struct jsonread *jr);
 /* Only white space may follow. -1 otherwise. */
 int jsonread_finish(struct jsonread *jr);
 
-/* Report an error found by the caller (e.g. "duplicate object key"). */
+/* Report an error found by the caller, where the text is read up to. */
 void jsonread_fail(struct jsonread *jr, const char *what);
+/* The same at the key of the member last read ("duplicate object key"). */
+void jsonread_fail_key(struct jsonread *jr, const char *what);
 
 bool jsonread_failed(const struct jsonread *jr);
 /* The first error was an allocation that failed. */

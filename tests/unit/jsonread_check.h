@@ -1,8 +1,9 @@
 /*
  * jsonread_check: for the tests and fuzz targets that compare readers
- * built on jsonread with jansson's. The one known difference: json_loadb skips a NUL byte that follows a
- * number or a literal ("[1\0]" and "[null\0]" read as [1] and [null]);
- * jsonread rejects it, as every other NUL outside a string.
+ * built on jsonread with jansson's. The one known difference:
+ * json_loadb skips a NUL byte that follows a number or a literal
+ * ("[1\0]" and "[null\0]" read as [1] and [null]); jsonread rejects
+ * it, as every other NUL outside a string.
  */
 #ifndef INBOXD_JSONREAD_CHECK_H
 #define INBOXD_JSONREAD_CHECK_H
