@@ -309,20 +309,20 @@ classify_routes_need_scores(const struct route_table *t)
  * queue, or NULL when memory ran out.
  */
 static const char *
-classify_item(struct config *cfg, struct item *it, bool need_json,
+classify_item(struct config *cfg, struct item *it, bool need_scores,
     struct rules_verdict *v)
 {
-    json_t *cls;
+    struct item_cls *cls;
 
     if (rules_classify(cfg->ruleset, it, v) == -1)
         return NULL;
     if (item_lang(it) == NULL && v->lang != NULL &&
         item_set_lang(it, v->lang) == -1)
         return NULL;
-    if (need_json) {
-        if ((cls = rules_verdict_json(v, item_text(it))) == NULL)
+    if (need_scores) {
+        if ((cls = rules_verdict_cls(v, item_text(it))) == NULL)
             return NULL;
-        item_set_classification(it, cls);
+        item_set_cls(it, cls);
     }
     return route_pick(&cfg->routes, it);
 }
@@ -336,7 +336,7 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
     };
     struct classify_out o = { .fp = out };
     struct jsonread jr = { 0 };
-    bool need_json = classify_routes_need_scores(&cfg->routes);
+    bool need_scores = classify_routes_need_scores(&cfg->routes);
     char *line = NULL, reason[256], msg[300];
     size_t cap = 0;
     long lineno = 0, bad = 0;
@@ -353,7 +353,7 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
             continue;
         it = item_parse(&jr, line, (size_t)n, &lim, &why, reason,
             sizeof(reason));
-        if (it != NULL && (queue = classify_item(cfg, it, need_json,
+        if (it != NULL && (queue = classify_item(cfg, it, need_scores,
             &v)) != NULL) {
             classify_put_result(&o, it, &v, queue);
         } else {

@@ -365,6 +365,25 @@ struct http_pending {
     struct evhttp_request *req;
 };
 
+/* The item's decided categories, a new array; NULL when unclassified. */
+static json_t *
+http_categories(const struct item *it)
+{
+    const struct item_cls *cls = item_cls(it);
+    json_t *cats;
+
+    if (cls == NULL || (cats = json_array()) == NULL)
+        return NULL;
+    for (size_t i = 0; i < cls->nscores; i++) {
+        if (cls->scores[i].decided && json_array_append_new(cats,
+            json_string(cls->scores[i].category)) == -1) {
+            json_decref(cats);
+            return NULL;
+        }
+    }
+    return cats;
+}
+
 static void
 http_items_done_cb(enum pipeline_result res, const struct item *it,
     const char *stream_id, void *arg)
@@ -372,18 +391,18 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
     struct http_pending *p = arg;
     struct http *h = p->h;
     struct evhttp_request *req = p->req;
-    json_t *body, *cats;
+    json_t *body;
 
     xfree(p);
     switch (res) {
     case PIPELINE_STORED:
     case PIPELINE_DUPLICATE:
     case PIPELINE_UPDATED:
-        cats = json_object_get(item_classification(it), "categories");
-        body = json_pack("{s:s,s:s,s:s?,s:s?,s:O?}", "id", item_id(it),
+        body = json_pack("{s:s,s:s,s:s?,s:s?,s:o?}", "id", item_id(it),
             "status", res == PIPELINE_STORED ? "queued" : "duplicate",
             "queue", item_queue(it), "stream_id", stream_id,
-            "categories", res == PIPELINE_STORED ? cats : NULL);
+            "categories", res == PIPELINE_STORED ? http_categories(it) :
+            NULL);
         if (res == PIPELINE_STORED)
             http_reply_json(h, req, 202, "Accepted", body);
         else
@@ -391,10 +410,9 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
         break;
     case PIPELINE_SPOOLED:
         /* On disk here; Redis gets it once back (spool.h). */
-        cats = json_object_get(item_classification(it), "categories");
-        body = json_pack("{s:s,s:s,s:s?,s:O?}", "id", item_id(it),
+        body = json_pack("{s:s,s:s,s:s?,s:o?}", "id", item_id(it),
             "status", "spooled", "queue", item_queue(it), "categories",
-            cats);
+            http_categories(it));
         http_reply_json(h, req, 202, "Accepted", body);
         break;
     case PIPELINE_IGNORED:

@@ -54,7 +54,7 @@ struct item {
     json_t *attachments;            /* array, always present */
     json_t *raw;                    /* may be NULL */
     json_t *meta;                   /* object or NULL */
-    json_t *classification;         /* may be NULL */
+    struct item_cls *cls;           /* may be NULL */
 };
 
 static const char *const item_kind_names[ITEM_KIND_COUNT_] = {
@@ -347,7 +347,7 @@ item_free(struct item *it)
     json_decref(it->attachments);
     json_decref(it->raw);
     json_decref(it->meta);
-    json_decref(it->classification);
+    xfree(it->cls);
     xfree(it);
 }
 
@@ -1033,17 +1033,147 @@ item_add_attachment(struct item *it, const char *type, const char *url)
     return 0;
 }
 
-void
-item_set_classification(struct item *it, json_t *cls)
+/* Room for a string copied into an item_cls; a NULL takes none. */
+static size_t
+item_cls_strsize(const char *s)
 {
-    json_decref(it->classification);
-    it->classification = cls;
+    return s != NULL ? strlen(s) + 1 : 0;
 }
 
-json_t *
-item_classification(const struct item *it)
+static char *
+item_cls_put(char **at, const char *s)
 {
-    return it->classification;
+    size_t n = item_cls_strsize(s);
+    char *d = *at;
+
+    if (s == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    *at += n;
+    return d;
+}
+
+struct item_cls *
+item_cls_new(const char *lang, const struct item_cls_score *scores,
+    size_t nscores, const struct item_cls_hit *hits, size_t nhits,
+    const char *json, size_t json_len)
+{
+    struct item_cls *c;
+    struct item_cls_score *sc;
+    struct item_cls_hit *h;
+    size_t size = sizeof(*c) + nscores * sizeof(*sc) + nhits * sizeof(*h) +
+        item_cls_strsize(lang) + json_len + 1;
+    char *at;
+
+    for (size_t i = 0; i < nscores; i++)
+        size += item_cls_strsize(scores[i].category);
+    for (size_t i = 0; i < nhits; i++)
+        size += item_cls_strsize(hits[i].rule) +
+            item_cls_strsize(hits[i].category);
+    if ((c = xmalloc(size)) == NULL)
+        return NULL;
+    /* The arrays first, for their alignment; the bytes after them. */
+    sc = (struct item_cls_score *)(c + 1);
+    h = (struct item_cls_hit *)(sc + nscores);
+    at = (char *)(h + nhits);
+    for (size_t i = 0; i < nscores; i++) {
+        sc[i] = scores[i];
+        sc[i].category = item_cls_put(&at, scores[i].category);
+    }
+    for (size_t i = 0; i < nhits; i++) {
+        h[i].rule = item_cls_put(&at, hits[i].rule);
+        h[i].category = item_cls_put(&at, hits[i].category);
+    }
+    c->lang = item_cls_put(&at, lang);
+    c->scores = sc;
+    c->nscores = nscores;
+    c->hits = h;
+    c->nhits = nhits;
+    memcpy(at, json, json_len);
+    at[json_len] = '\0';
+    c->json = at;
+    c->json_len = json_len;
+    return c;
+}
+
+void
+item_set_cls(struct item *it, struct item_cls *cls)
+{
+    xfree(it->cls);
+    it->cls = cls;
+}
+
+const struct item_cls *
+item_cls(const struct item *it)
+{
+    return it->cls;
+}
+
+/* Is s one of the strings of the array cats? */
+static bool
+item_cls_listed(const json_t *cats, const char *s)
+{
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(cats, i, c) {
+        if (json_is_string(c) && strcmp(json_string_value(c), s) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* item_cls_new's parts from a classification object, then the item_cls. */
+static struct item_cls *
+item_cls_from_json(json_t *obj, const char *json, size_t json_len)
+{
+    json_t *scores = json_object_get(obj, "scores");
+    json_t *hits = json_object_get(obj, "hits");
+    json_t *cats = json_object_get(obj, "categories");
+    size_t nsc = json_object_size(scores), nh = json_array_size(hits), i = 0;
+    struct item_cls_score *sc = xcalloc(nsc, sizeof(*sc));
+    struct item_cls_hit *h = xcalloc(nh, sizeof(*h));
+    struct item_cls *c = NULL;
+    const char *k;
+    json_t *v;
+
+    if (sc == NULL || h == NULL)
+        goto out;
+    json_object_foreach(scores, k, v) {
+        sc[i].category = k;
+        sc[i].score = json_number_value(v);
+        sc[i++].decided = item_cls_listed(cats, k);
+    }
+    json_array_foreach(hits, i, v) {
+        h[i].rule = json_string_value(json_object_get(v, "rule"));
+        h[i].category = json_string_value(json_object_get(v, "category"));
+    }
+    c = item_cls_new(json_string_value(json_object_get(obj, "lang")), sc,
+        nsc, h, nh, json, json_len);
+out:
+    xfree(sc);
+    xfree(h);
+    return c;
+}
+
+int
+item_set_classification(struct item *it, json_t *cls)
+{
+    struct item_cls *c = NULL;
+    struct buf b;
+    int rc = 0;
+
+    item_set_cls(it, NULL);
+    if (cls == NULL)
+        return 0;
+    buf_init(&b, SIZE_MAX / 2);
+    if (jsonw_value(&b, cls) == -1 ||
+        (c = item_cls_from_json(cls, b.data, b.len)) == NULL)
+        rc = -1;
+    item_set_cls(it, c);
+    buf_free(&b);
+    json_decref(cls);
+    return rc;
 }
 
 int
@@ -1142,7 +1272,8 @@ item_to_json(const struct item *it)
         goto fail;
     if (item_json_put_copy(o, "raw", it->raw) == -1 ||
         item_json_put_copy(o, "meta", it->meta) == -1 ||
-        item_json_put_copy(o, "classification", it->classification) == -1 ||
+        (it->cls != NULL && json_object_set_new(o, "classification",
+        json_loadb(it->cls->json, it->cls->json_len, 0, NULL)) == -1) ||
         item_json_put_str(o, "queue", it->queue) == -1)
         goto fail;
     return o;
@@ -1157,8 +1288,9 @@ fail:
 /*
  * item_dump writes the same bytes as json_dumps(item_to_json(it),
  * JSON_COMPACT), straight into one buffer: no intermediate tree, no deep
- * copies of raw, meta and classification (tests/unit/item_test.c checks
- * the bytes). It is on the ingest path once per item.
+ * copies of raw and meta; the classification's JSON is copied as rules
+ * wrote it (tests/unit/item_test.c checks the bytes). It is on the ingest
+ * path once per item.
  */
 static void
 item_dump_str(struct buf *b, const char *key, const char *s)
@@ -1244,7 +1376,9 @@ item_dump(const struct item *it)
         item_dump_json(&b, "attachments", it->attachments);
     item_dump_json(&b, "raw", it->raw);
     item_dump_json(&b, "meta", it->meta);
-    item_dump_json(&b, "classification", it->classification);
+    if (it->cls != NULL && (jsonw_key(&b, "classification", 0) == -1 ||
+        buf_append(&b, it->cls->json, it->cls->json_len) == -1))
+        b.failed = true;
     item_dump_str(&b, "queue", it->queue);
     buf_append(&b, "}", 1);
     if (b.failed) {

@@ -146,7 +146,8 @@ classify_test_expect(struct config *cfg, const char *line)
         item_free(it);
         return NULL;
     }
-    item_set_classification(it, cls);
+    /* The item keeps a copy; cls stays ours. */
+    item_set_classification(it, json_incref(cls));
     if (item_lang(it) == NULL && json_is_string(json_object_get(cls,
         "lang")))
         item_set_lang(it, json_string_value(json_object_get(cls, "lang")));
@@ -155,6 +156,7 @@ classify_test_expect(struct config *cfg, const char *line)
         json_object_get(cls, "categories"), "scores",
         json_object_get(cls, "scores"), "hits", json_object_get(cls, "hits"),
         "queue", route_pick(&cfg->routes, it));
+    json_decref(cls);
     item_free(it);
     return want;
 }
