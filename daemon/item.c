@@ -294,10 +294,10 @@ item_create(const char *platform, const char *native_id, enum item_kind kind,
 
     if ((it = xcalloc(1, sizeof(*it))) == NULL)
         goto oom;
-    /* Lengths were checked above, so neither copy can truncate. */
-    snprintf(it->platform, sizeof(it->platform), "%s", platform);
-    snprintf(it->native_id, sizeof(it->native_id), "%s", native_id);
-    snprintf(it->id, sizeof(it->id), "%s:%s", platform, native_id);
+    /* Lengths were checked above, so no copy can truncate. */
+    memcpy(it->platform, platform, strlen(platform) + 1);
+    memcpy(it->native_id, native_id, strlen(native_id) + 1);
+    util_concat(it->id, sizeof(it->id), platform, ":", native_id, NULL);
     it->kind = kind;
     it->max_attachments = ITEM_MAX_ATTACHMENTS_DEFAULT;
     if ((it->account_id = xstrdup(account_id)) == NULL ||
@@ -703,7 +703,7 @@ item_build(const struct item_fields *f, const struct item_limits *lim,
             "characters without spaces");
         goto fail;
     }
-    snprintf(want_id, sizeof(want_id), "%s:%s", platform, native_id);
+    util_concat(want_id, sizeof(want_id), platform, ":", native_id, NULL);
     if (id != NULL && strcmp(id, want_id) != 0) {
         item_err(err, errlen, "id: must equal platform:native_id (%s)",
             want_id);

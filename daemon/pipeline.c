@@ -133,7 +133,10 @@ pipeline_scores(const struct item *it, size_t *n)
     return cls != NULL ? cls->scores : NULL;
 }
 
-/* Comma-joined decided categories, for the log line. */
+/*
+ * Comma-joined decided categories, for the info line; not worked out
+ * (left empty) when info lines are not written.
+ */
 static void
 pipeline_categories(const struct item *it, char *out, size_t len)
 {
@@ -141,6 +144,8 @@ pipeline_categories(const struct item *it, char *out, size_t len)
     const struct item_cls_score *sc = pipeline_scores(it, &n);
 
     out[0] = '\0';
+    if (!log_enabled(LOG_LEVEL_INFO))
+        return;
     for (size_t i = 0; i < n; i++) {
         int k;
 
@@ -367,8 +372,8 @@ pipeline_store_opts(const struct item *it, struct queue_store_opts *o,
         if (sc[i].score > o->score)
             o->score = sc[i].score;
     }
-    if (c != NULL && (size_t)snprintf(conv, convlen, "%s:%s:%s",
-        item_platform(it), item_account(it), c) < convlen)
+    if (c != NULL && util_concat(conv, convlen, item_platform(it), ":",
+        item_account(it), ":", c, NULL) == 0)
         o->conv = conv;
 }
 
