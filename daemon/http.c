@@ -214,25 +214,39 @@ http_reason(int status)
     }
 }
 
+/*
+ * Send the JSON text in s (a line, written and checked by the caller) as
+ * the answer; a failed s sends an empty body. s is borrowed.
+ */
+static void
+http_reply_text_json(struct http *h, struct evhttp_request *req, int code,
+    const char *reason, const struct buf *s)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    struct evbuffer *buf = evbuffer_new();
+
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    if (buf != NULL && !s->failed && s->len > 0)
+        evbuffer_add(buf, s->data, s->len);
+    http_send(h, req, code, reason, buf);
+    http_count(h, code);
+    if (buf != NULL)
+        evbuffer_free(buf);
+}
+
 /* Send body as the JSON answer; takes the reference to body. */
 static void
 http_reply_json(struct http *h, struct evhttp_request *req, int code,
     const char *reason, json_t *body)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    struct evbuffer *buf = evbuffer_new();
     struct buf s;
 
     buf_init(&s, HTTP_REPLY_MAX);
-    evhttp_add_header(out, "Content-Type", "application/json");
-    evhttp_add_header(out, "Cache-Control", "no-store");
-    if (buf != NULL && body != NULL && jsonw_value(&s, body) == 0 &&
-        buf_append(&s, "\n", 1) == 0)
-        evbuffer_add(buf, s.data, s.len);
-    http_send(h, req, code, reason, buf);
-    http_count(h, code);
-    if (buf != NULL)
-        evbuffer_free(buf);
+    if (body == NULL || jsonw_value(&s, body) == -1 ||
+        buf_append(&s, "\n", 1) == -1)
+        s.failed = true;
+    http_reply_text_json(h, req, code, reason, &s);
     buf_free(&s);
     json_decref(body);
 }
@@ -369,23 +383,55 @@ struct http_pending {
     struct evhttp_request *req;
 };
 
-/* The item's decided categories, a new array; NULL when unclassified. */
-static json_t *
-http_categories(const struct item *it)
+/* "key":"value", NULL value writing nothing, for hand-written objects. */
+static void
+http_put_str(struct buf *b, const char *key, const char *value, int first)
 {
-    const struct item_cls *cls = item_cls(it);
-    json_t *cats;
+    if (value != NULL && (jsonw_key(b, key, first) == -1 ||
+        jsonw_str(b, value) == -1))
+        b->failed = true;
+}
 
-    if (cls == NULL || (cats = json_array()) == NULL)
-        return NULL;
-    for (size_t i = 0; i < cls->nscores; i++) {
-        if (cls->scores[i].decided && json_array_append_new(cats,
-            json_string(cls->scores[i].category)) == -1) {
-            json_decref(cats);
-            return NULL;
+/*
+ * The ingest answer, written straight into its line rather than packed
+ * into a jansson object and dumped (the bytes json_pack and jsonw gave):
+ * {"id","status"[,"queue"][,"stream_id"][,"categories"]}, queue and
+ * stream_id when known, the decided categories when asked for and the
+ * item has a classification.
+ */
+static void
+http_reply_item(struct http *h, struct evhttp_request *req, int code,
+    const char *reason, const struct item *it, const char *status,
+    const char *stream_id, bool categories)
+{
+    const struct item_cls *cls = categories ? item_cls(it) : NULL;
+    struct buf b;
+    int first = 1;
+
+    buf_init(&b, HTTP_REPLY_MAX);
+    buf_reserve(&b, 256);
+    buf_append(&b, "{", 1);
+    http_put_str(&b, "id", item_id(it), 1);
+    http_put_str(&b, "status", status, 0);
+    http_put_str(&b, "queue", item_queue(it), 0);
+    http_put_str(&b, "stream_id", stream_id, 0);
+    if (cls != NULL) {
+        if (jsonw_key(&b, "categories", 0) == -1)
+            b.failed = true;
+        buf_append(&b, "[", 1);
+        for (size_t i = 0; i < cls->nscores; i++) {
+            if (!cls->scores[i].decided)
+                continue;
+            if ((!first && buf_append(&b, ",", 1) == -1) ||
+                jsonw_str(&b, cls->scores[i].category) == -1)
+                b.failed = true;
+            first = 0;
         }
+        buf_append(&b, "]", 1);
     }
-    return cats;
+    buf_append(&b, "}\n", 2);
+    http_reply_text_json(h, req, code, reason, &b);
+    buf_free(&b);
 }
 
 static void
@@ -400,24 +446,17 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
     xfree(p);
     switch (res) {
     case PIPELINE_STORED:
+        http_reply_item(h, req, 202, "Accepted", it, "queued", stream_id,
+            true);
+        break;
     case PIPELINE_DUPLICATE:
     case PIPELINE_UPDATED:
-        body = json_pack("{s:s,s:s,s:s?,s:s?,s:o?}", "id", item_id(it),
-            "status", res == PIPELINE_STORED ? "queued" : "duplicate",
-            "queue", item_queue(it), "stream_id", stream_id,
-            "categories", res == PIPELINE_STORED ? http_categories(it) :
-            NULL);
-        if (res == PIPELINE_STORED)
-            http_reply_json(h, req, 202, "Accepted", body);
-        else
-            http_reply_json(h, req, 200, "OK", body);
+        http_reply_item(h, req, 200, "OK", it, "duplicate", stream_id,
+            false);
         break;
     case PIPELINE_SPOOLED:
         /* On disk here; Redis gets it once back (spool.h). */
-        body = json_pack("{s:s,s:s,s:s?,s:o?}", "id", item_id(it),
-            "status", "spooled", "queue", item_queue(it), "categories",
-            http_categories(it));
-        http_reply_json(h, req, 202, "Accepted", body);
+        http_reply_item(h, req, 202, "Accepted", it, "spooled", NULL, true);
         break;
     case PIPELINE_IGNORED:
         /* Deleted on its platform before this copy came: not stored. */
