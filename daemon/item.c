@@ -51,7 +51,7 @@ struct item {
     int64_t received_ms;
     bool has_link;
     size_t max_attachments;
-    json_t *attachments;            /* array, always present */
+    json_t *attachments;            /* array; NULL until the first */
     json_t *raw;                    /* may be NULL */
     json_t *meta;                   /* object or NULL */
     struct item_cls *cls;           /* may be NULL */
@@ -302,8 +302,7 @@ item_create(const char *platform, const char *native_id, enum item_kind kind,
     it->max_attachments = ITEM_MAX_ATTACHMENTS_DEFAULT;
     if ((it->account_id = xstrdup(account_id)) == NULL ||
         (it->author_id = xstrdup(author_id)) == NULL ||
-        (it->text = xstrndup(text, text_len)) == NULL ||
-        (it->attachments = json_array()) == NULL)
+        (it->text = xstrndup(text, text_len)) == NULL)
         goto oom;
     it->text_len = text_len;
     it->has_link = item_text_has_link(text, text_len);
@@ -1017,6 +1016,8 @@ item_add_attachment(struct item *it, const char *type, const char *url)
         (url != NULL && item_url_problem(url) != NULL) ||
         json_array_size(it->attachments) >= it->max_attachments)
         return -1;
+    if (it->attachments == NULL && (it->attachments = json_array()) == NULL)
+        return -1;
     if ((a = json_object()) == NULL)
         return -1;
     if (json_object_set_new(a, "type", json_string(type)) == -1 ||
@@ -1292,51 +1293,53 @@ fail:
  * wrote it (tests/unit/item_test.c checks the bytes). It is on the ingest
  * path once per item.
  */
+/*
+ * The keys are the model's own, with nothing to escape: each goes in as
+ * one literal, comma and colon included, rather than through
+ * jsonw_key's escaping pass.
+ */
+#define ITEM_DUMP_KEY(k) ",\"" k "\":", sizeof(",\"" k "\":") - 1
+
 static void
-item_dump_str(struct buf *b, const char *key, const char *s)
+item_dump_str(struct buf *b, const char *key, size_t klen, const char *s)
 {
     if (s == NULL)
         return;
-    if (jsonw_key(b, key, b->len == 1) == -1 || jsonw_str(b, s) == -1)
+    if (buf_append(b, key, klen) == -1 || jsonw_str(b, s) == -1)
         b->failed = true;
 }
 
 static void
-item_dump_time(struct buf *b, const char *key, int64_t ms)
+item_dump_time(struct buf *b, const char *key, size_t klen, int64_t ms)
 {
     char ts[32];
 
     util_format_time(ms, ts);
-    item_dump_str(b, key, ts);
+    item_dump_str(b, key, klen, ts);
 }
 
 static void
-item_dump_json(struct buf *b, const char *key, const json_t *v)
+item_dump_json(struct buf *b, const char *key, size_t klen, const json_t *v)
 {
     if (v == NULL)
         return;
-    if (jsonw_key(b, key, b->len == 1) == -1 || jsonw_value(b, v) == -1)
+    if (buf_append(b, key, klen) == -1 || jsonw_value(b, v) == -1)
         b->failed = true;
 }
 
-/* A nested object of up to three string fields, NULLs left out. */
+/*
+ * A nested object of an id and up to two more string fields, NULLs left
+ * out; the id is always there (item_create requires it).
+ */
 static void
-item_dump_obj(struct buf *b, const char *key, const char *const names[3],
-    const char *const values[3])
+item_dump_obj(struct buf *b, const char *key, size_t klen, const char *id,
+    const char *name, const char *username)
 {
-    size_t i;
-    int first = 1;
-
-    if (jsonw_key(b, key, b->len == 1) == -1 || buf_append(b, "{", 1) == -1)
+    if (buf_append(b, key, klen) == -1 || buf_append(b, "{\"id\":", 6) == -1 ||
+        jsonw_str(b, id) == -1)
         goto fail;
-    for (i = 0; i < 3 && names[i] != NULL; i++) {
-        if (values[i] == NULL)
-            continue;
-        if (jsonw_key(b, names[i], first) == -1 ||
-            jsonw_str(b, values[i]) == -1)
-            goto fail;
-        first = 0;
-    }
+    item_dump_str(b, ITEM_DUMP_KEY("name"), name);
+    item_dump_str(b, ITEM_DUMP_KEY("username"), username);
     if (buf_append(b, "}", 1) == 0)
         return;
 fail:
@@ -1346,40 +1349,38 @@ fail:
 char *
 item_dump(const struct item *it)
 {
-    static const char *const account_keys[3] = { "id", "name", NULL };
-    static const char *const author_keys[3] = { "id", "name", "username" };
-    const char *account[3] = { it->account_id, it->account_name, NULL };
-    const char *author[3] = { it->author_id, it->author_name,
-        it->author_username };
     struct buf b;
 
     buf_init(&b, SIZE_MAX / 2);
     /* Room for a typical item at once: the dump grows by doubling. */
     buf_reserve(&b, 1024 + 2 * it->text_len);
-    buf_append(&b, "{", 1);
-    item_dump_str(&b, "id", it->id);
-    item_dump_str(&b, "platform", it->platform);
-    item_dump_str(&b, "native_id", it->native_id);
-    item_dump_str(&b, "kind", item_kind_name(it->kind));
-    item_dump_obj(&b, "account", account_keys, account);
-    item_dump_str(&b, "conversation", it->conversation);
-    item_dump_str(&b, "parent", it->parent);
-    item_dump_obj(&b, "author", author_keys, author);
-    if (it->text == NULL || jsonw_key(&b, "text", 0) == -1 ||
+    if (buf_append(&b, "{\"id\":", 6) == -1 || jsonw_str(&b, it->id) == -1)
+        b.failed = true;
+    item_dump_str(&b, ITEM_DUMP_KEY("platform"), it->platform);
+    item_dump_str(&b, ITEM_DUMP_KEY("native_id"), it->native_id);
+    item_dump_str(&b, ITEM_DUMP_KEY("kind"), item_kind_name(it->kind));
+    item_dump_obj(&b, ITEM_DUMP_KEY("account"), it->account_id,
+        it->account_name, NULL);
+    item_dump_str(&b, ITEM_DUMP_KEY("conversation"), it->conversation);
+    item_dump_str(&b, ITEM_DUMP_KEY("parent"), it->parent);
+    item_dump_obj(&b, ITEM_DUMP_KEY("author"), it->author_id,
+        it->author_name, it->author_username);
+    if (it->text == NULL || buf_append(&b, ITEM_DUMP_KEY("text")) == -1 ||
         jsonw_string(&b, it->text, it->text_len) == -1)
         b.failed = true;
-    item_dump_str(&b, "lang", item_lang(it));
-    item_dump_time(&b, "created_at", it->created_ms);
-    item_dump_time(&b, "received_at", it->received_ms);
-    item_dump_str(&b, "permalink", it->permalink);
+    item_dump_str(&b, ITEM_DUMP_KEY("lang"), item_lang(it));
+    item_dump_time(&b, ITEM_DUMP_KEY("created_at"), it->created_ms);
+    item_dump_time(&b, ITEM_DUMP_KEY("received_at"), it->received_ms);
+    item_dump_str(&b, ITEM_DUMP_KEY("permalink"), it->permalink);
     if (json_array_size(it->attachments) > 0)
-        item_dump_json(&b, "attachments", it->attachments);
-    item_dump_json(&b, "raw", it->raw);
-    item_dump_json(&b, "meta", it->meta);
-    if (it->cls != NULL && (jsonw_key(&b, "classification", 0) == -1 ||
+        item_dump_json(&b, ITEM_DUMP_KEY("attachments"), it->attachments);
+    item_dump_json(&b, ITEM_DUMP_KEY("raw"), it->raw);
+    item_dump_json(&b, ITEM_DUMP_KEY("meta"), it->meta);
+    if (it->cls != NULL && (buf_append(&b,
+        ITEM_DUMP_KEY("classification")) == -1 ||
         buf_append(&b, it->cls->json, it->cls->json_len) == -1))
         b.failed = true;
-    item_dump_str(&b, "queue", it->queue);
+    item_dump_str(&b, ITEM_DUMP_KEY("queue"), it->queue);
     buf_append(&b, "}", 1);
     if (b.failed) {
         buf_free(&b);
