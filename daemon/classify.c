@@ -6,7 +6,8 @@
  * from the verdict into one output buffer that goes out in large writes:
  * building a jansson tree per item and dumping it cost more than the
  * rules themselves (docs/performance.md, "Classification"). Lines are
- * read with jsonread for the same reason: json_loadb cost as much again.
+ * read straight into items with item_parse for the same reason:
+ * json_loadb and then item_from_json cost as much again.
  *
  * The text is what jansson's compact dump of the same object would be,
  * with one exception: a real that an integer and up to four decimals
@@ -308,20 +309,20 @@ classify_routes_need_scores(const struct route_table *t)
  * queue, or NULL when memory ran out.
  */
 static const char *
-classify_item(struct config *cfg, struct item *it, bool need_json,
+classify_item(struct config *cfg, struct item *it, bool need_scores,
     struct rules_verdict *v)
 {
-    json_t *cls;
+    struct item_cls *cls;
 
     if (rules_classify(cfg->ruleset, it, v) == -1)
         return NULL;
     if (item_lang(it) == NULL && v->lang != NULL &&
         item_set_lang(it, v->lang) == -1)
         return NULL;
-    if (need_json) {
-        if ((cls = rules_verdict_json(v, item_text(it))) == NULL)
+    if (need_scores) {
+        if ((cls = rules_verdict_cls(v, item_text(it))) == NULL)
             return NULL;
-        item_set_classification(it, cls);
+        item_set_cls(it, cls);
     }
     return route_pick(&cfg->routes, it);
 }
@@ -334,33 +335,34 @@ classify_stream(struct config *cfg, FILE *in, FILE *out, FILE *err)
         .max_attachments = cfg->limits.max_attachments,
     };
     struct classify_out o = { .fp = out };
-    struct jsonread jr = { NULL, 0 };
-    bool need_json = classify_routes_need_scores(&cfg->routes);
-    char *line = NULL, msg[256];
+    struct jsonread jr = { 0 };
+    bool need_scores = classify_routes_need_scores(&cfg->routes);
+    char *line = NULL, reason[256], msg[300];
     size_t cap = 0;
     long lineno = 0, bad = 0;
     ssize_t n;
 
     while ((n = getline(&line, &cap, in)) != -1) {
+        enum item_parse_result why;
         struct rules_verdict v;
-        char jerr[128];
         const char *queue = NULL;
         struct item *it;
-        json_t *obj;
 
         lineno++;
         if (n <= 1)
             continue;
-        obj = jsonread_parse(&jr, line, (size_t)n, jerr, sizeof(jerr));
-        it = obj ? item_from_json(obj, &lim, msg, sizeof(msg)) : NULL;
-        if (obj == NULL)
-            snprintf(msg, sizeof(msg), "invalid JSON: %s", jerr);
-        json_decref(obj);
-        if (it != NULL && (queue = classify_item(cfg, it, need_json,
+        it = item_parse(&jr, line, (size_t)n, &lim, &why, reason,
+            sizeof(reason));
+        if (it != NULL && (queue = classify_item(cfg, it, need_scores,
             &v)) != NULL) {
             classify_put_result(&o, it, &v, queue);
         } else {
-            classify_put_error(&o, lineno, it ? "out of memory" : msg);
+            if (why == ITEM_PARSE_BAD_JSON)
+                snprintf(msg, sizeof(msg), "invalid JSON: %s", reason);
+            else
+                snprintf(msg, sizeof(msg), "%s", it != NULL ||
+                    why == ITEM_PARSE_NOMEM ? "out of memory" : reason);
+            classify_put_error(&o, lineno, msg);
             bad++;
         }
         item_free(it);

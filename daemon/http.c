@@ -56,6 +56,7 @@
 #include "http.h"
 #include "http_guard.h"
 #include "item.h"
+#include "jsonread.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -67,6 +68,8 @@
 #include "webhook.h"
 
 /* The Telegram route: the account id follows this prefix. */
+/* A reader's arena past this (a large body) is not kept for the next. */
+#define HTTP_READER_KEEP (64u << 10)
 /* A JSON reply is never near this; past it the body is left empty. */
 #define HTTP_REPLY_MAX (256u << 20)
 #define HTTP_TELEGRAM_PREFIX "/webhooks/telegram/"
@@ -82,6 +85,7 @@ struct http {
     const struct config_token *token;
     struct http_also *also;     /* a second address (http_listen_also) */
     struct http_guard *guard;   /* admission on both addresses */
+    struct jsonread jr;         /* the ingest bodies' reader (its arena) */
 };
 
 /* What a request needs: the token's role, or none for open routes. */
@@ -184,9 +188,13 @@ http_send(struct http *h, struct evhttp_request *req, int code,
 static void
 http_count(struct http *h, int code)
 {
-    char c[8];
+    char c[4];
 
-    snprintf(c, sizeof(c), "%d", code);
+    /* Always three digits: evhttp sends no other status. */
+    c[0] = (char)('0' + code / 100 % 10);
+    c[1] = (char)('0' + code / 10 % 10);
+    c[2] = (char)('0' + code % 10);
+    c[3] = '\0';
     metrics_add(h->d->metrics, "inboxd_http_requests_total", "code", c, 1);
 }
 
@@ -206,25 +214,39 @@ http_reason(int status)
     }
 }
 
+/*
+ * Send the JSON text in s (a line, written and checked by the caller) as
+ * the answer; a failed s sends an empty body. s is borrowed.
+ */
+static void
+http_reply_text_json(struct http *h, struct evhttp_request *req, int code,
+    const char *reason, const struct buf *s)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    struct evbuffer *buf = evbuffer_new();
+
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    if (buf != NULL && !s->failed && s->len > 0)
+        evbuffer_add(buf, s->data, s->len);
+    http_send(h, req, code, reason, buf);
+    http_count(h, code);
+    if (buf != NULL)
+        evbuffer_free(buf);
+}
+
 /* Send body as the JSON answer; takes the reference to body. */
 static void
 http_reply_json(struct http *h, struct evhttp_request *req, int code,
     const char *reason, json_t *body)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    struct evbuffer *buf = evbuffer_new();
     struct buf s;
 
     buf_init(&s, HTTP_REPLY_MAX);
-    evhttp_add_header(out, "Content-Type", "application/json");
-    evhttp_add_header(out, "Cache-Control", "no-store");
-    if (buf != NULL && body != NULL && jsonw_value(&s, body) == 0 &&
-        buf_append(&s, "\n", 1) == 0)
-        evbuffer_add(buf, s.data, s.len);
-    http_send(h, req, code, reason, buf);
-    http_count(h, code);
-    if (buf != NULL)
-        evbuffer_free(buf);
+    if (body == NULL || jsonw_value(&s, body) == -1 ||
+        buf_append(&s, "\n", 1) == -1)
+        s.failed = true;
+    http_reply_text_json(h, req, code, reason, &s);
     buf_free(&s);
     json_decref(body);
 }
@@ -361,6 +383,57 @@ struct http_pending {
     struct evhttp_request *req;
 };
 
+/* "key":"value", NULL value writing nothing, for hand-written objects. */
+static void
+http_put_str(struct buf *b, const char *key, const char *value, int first)
+{
+    if (value != NULL && (jsonw_key(b, key, first) == -1 ||
+        jsonw_str(b, value) == -1))
+        b->failed = true;
+}
+
+/*
+ * The ingest answer, written straight into its line rather than packed
+ * into a jansson object and dumped (the bytes json_pack and jsonw gave):
+ * {"id","status"[,"queue"][,"stream_id"][,"categories"]}, queue and
+ * stream_id when known, the decided categories when asked for and the
+ * item has a classification.
+ */
+static void
+http_reply_item(struct http *h, struct evhttp_request *req, int code,
+    const char *reason, const struct item *it, const char *status,
+    const char *stream_id, bool categories)
+{
+    const struct item_cls *cls = categories ? item_cls(it) : NULL;
+    struct buf b;
+    int first = 1;
+
+    buf_init(&b, HTTP_REPLY_MAX);
+    buf_reserve(&b, 256);
+    buf_append(&b, "{", 1);
+    http_put_str(&b, "id", item_id(it), 1);
+    http_put_str(&b, "status", status, 0);
+    http_put_str(&b, "queue", item_queue(it), 0);
+    http_put_str(&b, "stream_id", stream_id, 0);
+    if (cls != NULL) {
+        if (jsonw_key(&b, "categories", 0) == -1)
+            b.failed = true;
+        buf_append(&b, "[", 1);
+        for (size_t i = 0; i < cls->nscores; i++) {
+            if (!cls->scores[i].decided)
+                continue;
+            if ((!first && buf_append(&b, ",", 1) == -1) ||
+                jsonw_str(&b, cls->scores[i].category) == -1)
+                b.failed = true;
+            first = 0;
+        }
+        buf_append(&b, "]", 1);
+    }
+    buf_append(&b, "}\n", 2);
+    http_reply_text_json(h, req, code, reason, &b);
+    buf_free(&b);
+}
+
 static void
 http_items_done_cb(enum pipeline_result res, const struct item *it,
     const char *stream_id, void *arg)
@@ -368,30 +441,22 @@ http_items_done_cb(enum pipeline_result res, const struct item *it,
     struct http_pending *p = arg;
     struct http *h = p->h;
     struct evhttp_request *req = p->req;
-    json_t *body, *cats;
+    json_t *body;
 
     xfree(p);
     switch (res) {
     case PIPELINE_STORED:
+        http_reply_item(h, req, 202, "Accepted", it, "queued", stream_id,
+            true);
+        break;
     case PIPELINE_DUPLICATE:
     case PIPELINE_UPDATED:
-        cats = json_object_get(item_classification(it), "categories");
-        body = json_pack("{s:s,s:s,s:s?,s:s?,s:O?}", "id", item_id(it),
-            "status", res == PIPELINE_STORED ? "queued" : "duplicate",
-            "queue", item_queue(it), "stream_id", stream_id,
-            "categories", res == PIPELINE_STORED ? cats : NULL);
-        if (res == PIPELINE_STORED)
-            http_reply_json(h, req, 202, "Accepted", body);
-        else
-            http_reply_json(h, req, 200, "OK", body);
+        http_reply_item(h, req, 200, "OK", it, "duplicate", stream_id,
+            false);
         break;
     case PIPELINE_SPOOLED:
         /* On disk here; Redis gets it once back (spool.h). */
-        cats = json_object_get(item_classification(it), "categories");
-        body = json_pack("{s:s,s:s,s:s?,s:O?}", "id", item_id(it),
-            "status", "spooled", "queue", item_queue(it), "categories",
-            cats);
-        http_reply_json(h, req, 202, "Accepted", body);
+        http_reply_item(h, req, 202, "Accepted", it, "spooled", NULL, true);
         break;
     case PIPELINE_IGNORED:
         /* Deleted on its platform before this copy came: not stored. */
@@ -422,10 +487,10 @@ http_items_post(struct http *h, struct evhttp_request *req,
     };
     struct http_pending *p;
     size_t len = evbuffer_get_length(in);
-    char err[256], msg[320];
-    json_error_t jerr;
+    enum item_parse_result why;
+    const char *body;
+    char err[256];
     struct item *it;
-    json_t *obj;
 
     (void)rest;
     if (ctype != NULL && strncasecmp(ctype, "application/json", 16) != 0) {
@@ -438,26 +503,27 @@ http_items_post(struct http *h, struct evhttp_request *req,
             "empty body: expected a JSON object");
         return;
     }
-    obj = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-        JSON_REJECT_DUPLICATES, &jerr);
-    if (obj == NULL) {
-        snprintf(msg, sizeof(msg), "line %d column %d: %s", jerr.line,
-            jerr.column, jerr.text);
-        /* jansson quotes the bytes it choked on, cut anywhere. */
-        util_utf8_scrub(msg);
-        metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
-            "invalid_json", 1);
-        http_error(h, req, 400, "Bad Request", "invalid_json", msg);
-        return;
-    }
-    it = item_from_json(obj, &lim, err, sizeof(err));
-    json_decref(obj);
-    if (it == NULL && strstr(err, "out of memory") != NULL) {
+    if ((body = (const char *)evbuffer_pullup(in, -1)) == NULL) {
         http_error(h, req, 500, "Internal Server Error", "internal",
             "out of memory");
         return;
     }
-    if (it == NULL) {
+    it = item_parse(&h->jr, body, len, &lim, &why, err, sizeof(err));
+    if (h->jr.cap > HTTP_READER_KEEP)
+        jsonread_free(&h->jr);
+    switch (why) {
+    case ITEM_PARSE_OK:
+        break;
+    case ITEM_PARSE_NOMEM:
+        http_error(h, req, 500, "Internal Server Error", "internal",
+            "out of memory");
+        return;
+    case ITEM_PARSE_BAD_JSON:
+        metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
+            "invalid_json", 1);
+        http_error(h, req, 400, "Bad Request", "invalid_json", err);
+        return;
+    case ITEM_PARSE_BAD_ITEM:
         metrics_add(h->d->metrics, "inboxd_ingest_rejected_total", "reason",
             "invalid_item", 1);
         log_debug("http", "rejected item: %s", err);
@@ -1290,5 +1356,6 @@ http_free(struct http *h)
         evhttp_free(h->srv);
     /* After the servers: their connections close through the guard. */
     http_guard_free(h->guard);
+    jsonread_free(&h->jr);
     xfree(h);
 }

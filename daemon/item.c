@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "item.h"
+#include "item_internal.h"
 #include "jsonw.h"
 #include "util.h"
 
@@ -50,10 +51,10 @@ struct item {
     int64_t received_ms;
     bool has_link;
     size_t max_attachments;
-    json_t *attachments;            /* array, always present */
+    json_t *attachments;            /* array; NULL until the first */
     json_t *raw;                    /* may be NULL */
     json_t *meta;                   /* object or NULL */
-    json_t *classification;         /* may be NULL */
+    struct item_cls *cls;           /* may be NULL */
 };
 
 static const char *const item_kind_names[ITEM_KIND_COUNT_] = {
@@ -66,23 +67,6 @@ static const char *const item_kind_names[ITEM_KIND_COUNT_] = {
 static const char *const item_attachment_types[] = {
     "image", "video", "audio", "file", "sticker", "link", "other",
 };
-
-/*
- * Top-level keys of the wire model. received_at, classification and queue
- * are written by inboxd; they are accepted on input (so a stored item
- * parses again) and ignored.
- */
-static const char *const item_top_keys[] = {
-    "platform", "native_id", "id", "kind", "account", "conversation",
-    "parent", "author", "text", "lang", "created_at", "received_at",
-    "permalink", "attachments", "raw", "meta", "classification", "queue",
-    NULL,
-};
-static const char *const item_account_keys[] = { "id", "name", NULL };
-static const char *const item_author_keys[] = {
-    "id", "name", "username", NULL,
-};
-static const char *const item_attachment_keys[] = { "type", "url", NULL };
 
 /* ---------------------------------------------------------------------
  * Validation helpers
@@ -310,16 +294,15 @@ item_create(const char *platform, const char *native_id, enum item_kind kind,
 
     if ((it = xcalloc(1, sizeof(*it))) == NULL)
         goto oom;
-    /* Lengths were checked above, so neither copy can truncate. */
-    snprintf(it->platform, sizeof(it->platform), "%s", platform);
-    snprintf(it->native_id, sizeof(it->native_id), "%s", native_id);
-    snprintf(it->id, sizeof(it->id), "%s:%s", platform, native_id);
+    /* Lengths were checked above, so no copy can truncate. */
+    memcpy(it->platform, platform, strlen(platform) + 1);
+    memcpy(it->native_id, native_id, strlen(native_id) + 1);
+    util_concat(it->id, sizeof(it->id), platform, ":", native_id, NULL);
     it->kind = kind;
     it->max_attachments = ITEM_MAX_ATTACHMENTS_DEFAULT;
     if ((it->account_id = xstrdup(account_id)) == NULL ||
         (it->author_id = xstrdup(author_id)) == NULL ||
-        (it->text = xstrndup(text, text_len)) == NULL ||
-        (it->attachments = json_array()) == NULL)
+        (it->text = xstrndup(text, text_len)) == NULL)
         goto oom;
     it->text_len = text_len;
     it->has_link = item_text_has_link(text, text_len);
@@ -363,7 +346,7 @@ item_free(struct item *it)
     json_decref(it->attachments);
     json_decref(it->raw);
     json_decref(it->meta);
-    json_decref(it->classification);
+    xfree(it->cls);
     xfree(it);
 }
 
@@ -371,76 +354,144 @@ item_free(struct item *it)
  * The wire model (item_from_json)
  * ------------------------------------------------------------------ */
 
-/* A member, with JSON null treated as absent. */
-static json_t *
-item_json_get(const json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
+/*
+ * The keys of the wire model, with their lengths for a quick compare.
+ * received_at, classification and queue are written by inboxd; they are
+ * accepted on input (so a stored item parses again) and ignored.
+ */
+struct item_key_name {
+    const char *name;
+    size_t len;
+};
 
-    return json_is_null(v) ? NULL : v;
-}
+#define ITEM_KEY(s) { s, sizeof(s) - 1 }
+
+static const struct item_key_name item_top_keys[ITEM_K_COUNT_] = {
+    [ITEM_K_PLATFORM] = ITEM_KEY("platform"),
+    [ITEM_K_NATIVE_ID] = ITEM_KEY("native_id"),
+    [ITEM_K_ID] = ITEM_KEY("id"),
+    [ITEM_K_KIND] = ITEM_KEY("kind"),
+    [ITEM_K_ACCOUNT] = ITEM_KEY("account"),
+    [ITEM_K_CONVERSATION] = ITEM_KEY("conversation"),
+    [ITEM_K_PARENT] = ITEM_KEY("parent"),
+    [ITEM_K_AUTHOR] = ITEM_KEY("author"),
+    [ITEM_K_TEXT] = ITEM_KEY("text"),
+    [ITEM_K_LANG] = ITEM_KEY("lang"),
+    [ITEM_K_CREATED_AT] = ITEM_KEY("created_at"),
+    [ITEM_K_RECEIVED_AT] = ITEM_KEY("received_at"),
+    [ITEM_K_PERMALINK] = ITEM_KEY("permalink"),
+    [ITEM_K_ATTACHMENTS] = ITEM_KEY("attachments"),
+    [ITEM_K_RAW] = ITEM_KEY("raw"),
+    [ITEM_K_META] = ITEM_KEY("meta"),
+    [ITEM_K_CLASSIFICATION] = ITEM_KEY("classification"),
+    [ITEM_K_QUEUE] = ITEM_KEY("queue"),
+};
+
+static const struct item_key_name item_sub_keys[ITEM_SUB_COUNT_] = {
+    [ITEM_SUB_ID] = ITEM_KEY("id"),
+    [ITEM_SUB_NAME] = ITEM_KEY("name"),
+    [ITEM_SUB_USERNAME] = ITEM_KEY("username"),
+};
 
 static int
-item_check_keys(json_t *obj, const char *prefix, const char *const *known,
-    char *err, size_t errlen)
+item_key_find(const struct item_key_name *keys, int n, const char *key,
+    size_t len)
 {
-    const char *key;
-    json_t *v;
-    char q[48];
+    for (int i = 0; i < n; i++)
+        if (keys[i].len == len && memcmp(keys[i].name, key, len) == 0)
+            return i;
+    return -1;
+}
 
-    json_object_foreach(obj, key, v) {
-        size_t i;
+int
+item_key_top(const char *key, size_t len)
+{
+    return item_key_find(item_top_keys, ITEM_K_COUNT_, key, len);
+}
 
-        for (i = 0; known[i] != NULL; i++)
-            if (strcmp(key, known[i]) == 0)
-                break;
-        if (known[i] == NULL) {
-            item_err(err, errlen, "%s%s: unknown field", prefix,
-                item_err_quote(q, sizeof(q), key));
-            return -1;
-        }
-    }
-    return 0;
+int
+item_key_sub(const char *key, size_t len, bool author)
+{
+    /* account has no username. */
+    return item_key_find(item_sub_keys,
+        author ? ITEM_SUB_COUNT_ : ITEM_SUB_USERNAME, key, len);
+}
+
+void
+item_fields_init(struct item_fields *f)
+{
+    memset(f, 0, sizeof(*f));
+    for (size_t i = 0; i < ITEM_K_COUNT_; i++)
+        f->top[i].type = -1;
+    for (size_t i = 0; i < ITEM_SUB_COUNT_; i++)
+        f->account[i].type = f->author[i].type = -1;
+}
+
+/* A member from jansson, with JSON null treated as absent. */
+static void
+item_field_set(struct item_field *f, json_t *v)
+{
+    memset(f, 0, sizeof(*f));
+    f->type = -1;
+    if (v == NULL || json_is_null(v))
+        return;
+    f->type = json_typeof(v);
+    f->json = v;
+    if (json_is_string(v)) {
+        f->s = json_string_value(v);
+        f->len = json_string_length(v);
+    } else if (json_is_integer(v))
+        f->num = json_integer_value(v);
 }
 
 /*
- * Fetch a string member named prefix+key. *out is NULL when the member is
+ * A string member named prefix+key. *out is NULL when the member is
  * absent (an error when required). Strings with an embedded NUL are
  * refused: every consumer treats them as C strings.
  */
 static int
-item_json_str(const json_t *obj, const char *prefix, const char *key,
-    bool required, const char **out, char *err, size_t errlen)
+item_field_str(const struct item_field *f, const char *prefix,
+    const char *key, bool required, const char **out, char *err,
+    size_t errlen)
 {
-    json_t *v = item_json_get(obj, key);
-
     *out = NULL;
-    if (v == NULL) {
+    if (f->type == -1) {
         if (!required)
             return 0;
         item_err(err, errlen, "%s%s: missing", prefix, key);
         return -1;
     }
-    if (!json_is_string(v)) {
+    if (f->type != JSON_STRING) {
         item_err(err, errlen, "%s%s: expected a string", prefix, key);
         return -1;
     }
-    if (strlen(json_string_value(v)) != json_string_length(v)) {
+    if (strlen(f->s) != f->len) {
         item_err(err, errlen, "%s%s: contains a NUL character", prefix, key);
         return -1;
     }
-    *out = json_string_value(v);
+    *out = f->s;
     return 0;
+}
+
+/* item_field_str on a member of a jansson object (attachments). */
+static int
+item_json_str(const json_t *obj, const char *prefix, const char *key,
+    bool required, const char **out, char *err, size_t errlen)
+{
+    struct item_field f;
+
+    item_field_set(&f, json_object_get(obj, key));
+    return item_field_str(&f, prefix, key, required, out, err, errlen);
 }
 
 /* An optional free-form name (account.name, author.name, ...). */
 static int
-item_json_name(const json_t *obj, const char *prefix, const char *key,
-    const char **out, char *err, size_t errlen)
+item_field_name(const struct item_field *f, const char *prefix,
+    const char *key, const char **out, char *err, size_t errlen)
 {
-    if (item_json_str(obj, prefix, key, false, out, err, errlen) == -1)
+    if (item_field_str(f, prefix, key, false, out, err, errlen) == -1)
         return -1;
-    if (*out != NULL && strlen(*out) > ITEM_NAME_MAX) {
+    if (*out != NULL && f->len > ITEM_NAME_MAX) {
         item_err(err, errlen, "%s%s: longer than %d bytes", prefix, key,
             ITEM_NAME_MAX);
         return -1;
@@ -450,10 +501,10 @@ item_json_name(const json_t *obj, const char *prefix, const char *key,
 
 /* An optional identifier (conversation, parent). */
 static int
-item_json_ident(const json_t *obj, const char *key, const char **out,
-    char *err, size_t errlen)
+item_field_ident(const struct item_field *f, const char *key,
+    const char **out, char *err, size_t errlen)
 {
-    if (item_json_str(obj, "", key, false, out, err, errlen) == -1)
+    if (item_field_str(f, "", key, false, out, err, errlen) == -1)
         return -1;
     if (*out != NULL && !item_valid_ident(*out)) {
         item_err(err, errlen, "%s: must be 1..256 printable ASCII "
@@ -463,44 +514,43 @@ item_json_ident(const json_t *obj, const char *key, const char **out,
     return 0;
 }
 
-/* A required sub-object (account, author), checked for unknown keys. */
-static json_t *
-item_json_sub(json_t *obj, const char *key, const char *const *known,
-    char *err, size_t errlen)
+/* A required sub-object (account, author) and its first unknown key. */
+static int
+item_field_sub(const struct item_field *f, const char *key,
+    const char *unknown, char *err, size_t errlen)
 {
-    json_t *v = item_json_get(obj, key);
-    char prefix[32];
+    char q[48];
 
-    if (v == NULL) {
+    if (f->type == -1) {
         item_err(err, errlen, "%s: missing", key);
-        return NULL;
+        return -1;
     }
-    if (!json_is_object(v)) {
+    if (f->type != JSON_OBJECT) {
         item_err(err, errlen, "%s: expected an object", key);
-        return NULL;
+        return -1;
     }
-    snprintf(prefix, sizeof(prefix), "%s.", key);
-    if (item_check_keys(v, prefix, known, err, errlen) == -1)
-        return NULL;
-    return v;
+    if (unknown != NULL) {
+        item_err(err, errlen, "%s.%s: unknown field", key,
+            item_err_quote(q, sizeof(q), unknown));
+        return -1;
+    }
+    return 0;
 }
 
 static int
-item_json_time(const json_t *obj, int64_t *ms, char *err, size_t errlen)
+item_field_time(const struct item_field *f, int64_t *ms, char *err,
+    size_t errlen)
 {
-    json_t *v = item_json_get(obj, "created_at");
-
-    if (v == NULL) {
+    if (f->type == -1) {
         item_err(err, errlen, "created_at: missing");
         return -1;
     }
-    if (json_is_string(v) &&
-        util_parse_time(json_string_value(v), ms) == 0 &&
+    if (f->type == JSON_STRING && util_parse_time(f->s, ms) == 0 &&
         *ms >= 0 && *ms <= ITEM_TIME_MAX_MS)
         return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 0 &&
-        json_integer_value(v) <= ITEM_TIME_MAX_MS / 1000) {
-        *ms = (int64_t)json_integer_value(v) * 1000;
+    if (f->type == JSON_INTEGER && f->num >= 0 &&
+        f->num <= ITEM_TIME_MAX_MS / 1000) {
+        *ms = (int64_t)f->num * 1000;
         return 0;
     }
     item_err(err, errlen, "created_at: not an RFC 3339 time or unix seconds");
@@ -524,17 +574,24 @@ item_json_attachments(const json_t *arr, size_t max, char *err,
         return -1;
     }
     json_array_foreach(arr, i, a) {
-        const char *type, *url, *problem;
+        const char *key, *type, *url, *problem;
         char prefix[40], q[48];
+        json_t *v;
 
         snprintf(prefix, sizeof(prefix), "attachments[%zu].", i);
         if (!json_is_object(a)) {
             item_err(err, errlen, "attachments[%zu]: expected an object", i);
             return -1;
         }
-        if (item_check_keys(a, prefix, item_attachment_keys, err,
+        json_object_foreach(a, key, v) {
+            if (strcmp(key, "type") != 0 && strcmp(key, "url") != 0) {
+                item_err(err, errlen, "%s%s: unknown field", prefix,
+                    item_err_quote(q, sizeof(q), key));
+                return -1;
+            }
+        }
+        if (item_json_str(a, prefix, "type", true, &type, err,
             errlen) == -1 ||
-            item_json_str(a, prefix, "type", true, &type, err, errlen) == -1 ||
             item_json_str(a, prefix, "url", false, &url, err, errlen) == -1)
             return -1;
         if (!item_valid_attachment_type(type)) {
@@ -550,41 +607,90 @@ item_json_attachments(const json_t *arr, size_t max, char *err,
     return 0;
 }
 
-struct item *
-item_from_json(json_t *obj, const struct item_limits *lim, char *err,
-    size_t errlen)
+/* The members of account or author, from jansson. */
+static void
+item_fields_sub(json_t *obj, struct item_field *sub, const char **unknown,
+    bool author)
 {
+    const char *key;
+    json_t *v;
+    int k;
+
+    json_object_foreach(obj, key, v) {
+        if ((k = item_key_sub(key, strlen(key), author)) != -1)
+            item_field_set(&sub[k], v);
+        else if (*unknown == NULL)
+            *unknown = key;
+    }
+}
+
+static void
+item_fields_from_json(json_t *obj, struct item_fields *f)
+{
+    const char *key;
+    json_t *v;
+    int k;
+
+    item_fields_init(f);
+    f->borrowed = true;
+    json_object_foreach(obj, key, v) {
+        if ((k = item_key_top(key, strlen(key))) == -1) {
+            if (f->unknown == NULL)
+                f->unknown = key;
+            continue;
+        }
+        item_field_set(&f->top[k], v);
+        if (k == ITEM_K_ACCOUNT && json_is_object(v))
+            item_fields_sub(v, f->account, &f->account_unknown, false);
+        else if (k == ITEM_K_AUTHOR && json_is_object(v))
+            item_fields_sub(v, f->author, &f->author_unknown, true);
+    }
+}
+
+/* The item's own reference to a kept value: a copy when borrowed. */
+static json_t *
+item_keep_json(const struct item_fields *f, json_t *v)
+{
+    return f->borrowed ? json_deep_copy(v) : json_incref(v);
+}
+
+struct item *
+item_build(const struct item_fields *f, const struct item_limits *lim,
+    bool *nomem, char *err, size_t errlen)
+{
+    const struct item_field *top = f->top;
     const char *platform, *native_id, *id, *kind_name, *account_id;
     const char *account_name, *conversation, *parent, *author_id;
     const char *author_name, *author_username, *text, *lang, *permalink;
     const char *problem;
-    json_t *account, *author, *text_v, *attachments, *raw, *meta, *a;
+    json_t *attachments, *raw, *meta, *a;
     size_t max_text = ITEM_MAX_TEXT_DEFAULT;
     size_t max_att = ITEM_MAX_ATTACHMENTS_DEFAULT;
     size_t i;
     struct item *it = NULL;
     int64_t created_ms;
     int kind;
-    char lang_buf[4], want_id[ITEM_ID_MAX + 1];
+    char lang_buf[4], want_id[ITEM_ID_MAX + 1], q[48];
 
+    *nomem = false;
     if (lim != NULL && lim->max_text != 0)
         max_text = lim->max_text;
     if (lim != NULL && lim->max_attachments != 0)
         max_att = lim->max_attachments;
 
-    if (!json_is_object(obj)) {
-        item_err(err, errlen, "item: expected a JSON object");
+    if (f->unknown != NULL) {
+        item_err(err, errlen, "%s: unknown field",
+            item_err_quote(q, sizeof(q), f->unknown));
         goto fail;
     }
-    if (item_check_keys(obj, "", item_top_keys, err, errlen) == -1)
-        goto fail;
-
-    if (item_json_str(obj, "", "platform", true, &platform, err,
+    if (item_field_str(&top[ITEM_K_PLATFORM], "", "platform", true,
+        &platform, err, errlen) == -1 ||
+        item_field_str(&top[ITEM_K_NATIVE_ID], "", "native_id", true,
+        &native_id, err, errlen) == -1 ||
+        item_field_str(&top[ITEM_K_ID], "", "id", false, &id, err,
         errlen) == -1 ||
-        item_json_str(obj, "", "native_id", true, &native_id, err,
-        errlen) == -1 ||
-        item_json_str(obj, "", "id", false, &id, err, errlen) == -1 ||
-        item_json_str(obj, "", "kind", true, &kind_name, err, errlen) == -1)
+        item_field_str(&top[ITEM_K_KIND], "", "kind", true, &kind_name, err,
+        errlen) == -1)
         goto fail;
     /* The required fields proper are checked again by item_create. */
     if (!item_valid_platform(platform)) {
@@ -596,7 +702,7 @@ item_from_json(json_t *obj, const struct item_limits *lim, char *err,
             "characters without spaces");
         goto fail;
     }
-    snprintf(want_id, sizeof(want_id), "%s:%s", platform, native_id);
+    util_concat(want_id, sizeof(want_id), platform, ":", native_id, NULL);
     if (id != NULL && strcmp(id, want_id) != 0) {
         item_err(err, errlen, "id: must equal platform:native_id (%s)",
             want_id);
@@ -608,66 +714,71 @@ item_from_json(json_t *obj, const struct item_limits *lim, char *err,
         goto fail;
     }
 
-    if ((account = item_json_sub(obj, "account", item_account_keys, err,
-        errlen)) == NULL ||
-        item_json_str(account, "account.", "id", true, &account_id, err,
-        errlen) == -1 ||
-        item_json_name(account, "account.", "name", &account_name, err,
+    if (item_field_sub(&top[ITEM_K_ACCOUNT], "account", f->account_unknown,
+        err, errlen) == -1 ||
+        item_field_str(&f->account[ITEM_SUB_ID], "account.", "id", true,
+        &account_id, err, errlen) == -1 ||
+        item_field_name(&f->account[ITEM_SUB_NAME], "account.", "name",
+        &account_name, err, errlen) == -1)
+        goto fail;
+    if (item_field_ident(&top[ITEM_K_CONVERSATION], "conversation",
+        &conversation, err, errlen) == -1 ||
+        item_field_ident(&top[ITEM_K_PARENT], "parent", &parent, err,
         errlen) == -1)
         goto fail;
-    if (item_json_ident(obj, "conversation", &conversation, err,
-        errlen) == -1 ||
-        item_json_ident(obj, "parent", &parent, err, errlen) == -1)
-        goto fail;
-    if ((author = item_json_sub(obj, "author", item_author_keys, err,
-        errlen)) == NULL ||
-        item_json_str(author, "author.", "id", true, &author_id, err,
-        errlen) == -1 ||
-        item_json_name(author, "author.", "name", &author_name, err,
-        errlen) == -1 ||
-        item_json_name(author, "author.", "username", &author_username, err,
-        errlen) == -1)
+    if (item_field_sub(&top[ITEM_K_AUTHOR], "author", f->author_unknown,
+        err, errlen) == -1 ||
+        item_field_str(&f->author[ITEM_SUB_ID], "author.", "id", true,
+        &author_id, err, errlen) == -1 ||
+        item_field_name(&f->author[ITEM_SUB_NAME], "author.", "name",
+        &author_name, err, errlen) == -1 ||
+        item_field_name(&f->author[ITEM_SUB_USERNAME], "author.",
+        "username", &author_username, err, errlen) == -1)
         goto fail;
 
-    attachments = item_json_get(obj, "attachments");
+    attachments = top[ITEM_K_ATTACHMENTS].json;
     if (attachments != NULL &&
         item_json_attachments(attachments, max_att, err, errlen) == -1)
         goto fail;
-    if (item_json_str(obj, "", "text", true, &text, err, errlen) == -1)
+    if (item_field_str(&top[ITEM_K_TEXT], "", "text", true, &text, err,
+        errlen) == -1)
         goto fail;
-    text_v = json_object_get(obj, "text");
-    if (json_string_length(text_v) == 0 &&
+    if (top[ITEM_K_TEXT].len == 0 &&
         (attachments == NULL || json_array_size(attachments) == 0)) {
         item_err(err, errlen, "text: empty and no attachments");
         goto fail;
     }
 
-    if (item_json_str(obj, "", "lang", false, &lang, err, errlen) == -1)
+    if (item_field_str(&top[ITEM_K_LANG], "", "lang", false, &lang, err,
+        errlen) == -1)
         goto fail;
     if (lang != NULL && !item_norm_lang(lang, lang_buf)) {
         item_err(err, errlen, "lang: must be an ISO 639 code ([a-z]{2,3})");
         goto fail;
     }
-    if (item_json_time(obj, &created_ms, err, errlen) == -1)
-        goto fail;
-    if (item_json_str(obj, "", "permalink", false, &permalink, err,
+    if (item_field_time(&top[ITEM_K_CREATED_AT], &created_ms, err,
         errlen) == -1)
+        goto fail;
+    if (item_field_str(&top[ITEM_K_PERMALINK], "", "permalink", false,
+        &permalink, err, errlen) == -1)
         goto fail;
     if (permalink != NULL && (problem = item_url_problem(permalink)) != NULL) {
         item_err(err, errlen, "permalink: %s", problem);
         goto fail;
     }
-    raw = item_json_get(obj, "raw");
-    meta = item_json_get(obj, "meta");
+    raw = top[ITEM_K_RAW].json;
+    meta = top[ITEM_K_META].json;
     if (meta != NULL && !json_is_object(meta)) {
         item_err(err, errlen, "meta: expected an object");
         goto fail;
     }
 
     if ((it = item_create(platform, native_id, (enum item_kind)kind,
-        account_id, author_id, text, json_string_length(text_v), max_text,
-        err, errlen)) == NULL)
+        account_id, author_id, text, top[ITEM_K_TEXT].len, max_text,
+        err, errlen)) == NULL) {
+        *nomem = strcmp(err, ITEM_ERR_OOM) == 0;
         goto fail;
+    }
     it->max_attachments = max_att;
     it->created_ms = created_ms;
     if (lang != NULL)
@@ -682,25 +793,41 @@ item_from_json(json_t *obj, const struct item_limits *lim, char *err,
         goto oom;
     if (attachments != NULL) {
         json_array_foreach(attachments, i, a) {
-            const char *url = item_json_get(a, "url") ?
-                json_string_value(json_object_get(a, "url")) : NULL;
+            const char *url;
 
+            item_json_str(a, "", "url", false, &url, NULL, 0);
             if (item_add_attachment(it, json_string_value(json_object_get(a,
                 "type")), url) == -1)
                 goto oom;
         }
     }
-    if (raw != NULL && (it->raw = json_deep_copy(raw)) == NULL)
+    if (raw != NULL && (it->raw = item_keep_json(f, raw)) == NULL)
         goto oom;
-    if (meta != NULL && (it->meta = json_deep_copy(meta)) == NULL)
+    if (meta != NULL && (it->meta = item_keep_json(f, meta)) == NULL)
         goto oom;
     return it;
 
 oom:
+    *nomem = true;
     item_err(err, errlen, ITEM_ERR_OOM);
 fail:
     item_free(it);
     return NULL;
+}
+
+struct item *
+item_from_json(json_t *obj, const struct item_limits *lim, char *err,
+    size_t errlen)
+{
+    struct item_fields f;
+    bool nomem;
+
+    if (!json_is_object(obj)) {
+        item_err(err, errlen, "item: expected a JSON object");
+        return NULL;
+    }
+    item_fields_from_json(obj, &f);
+    return item_build(&f, lim, &nomem, err, errlen);
 }
 
 /* ---------------------------------------------------------------------
@@ -889,6 +1016,8 @@ item_add_attachment(struct item *it, const char *type, const char *url)
         (url != NULL && item_url_problem(url) != NULL) ||
         json_array_size(it->attachments) >= it->max_attachments)
         return -1;
+    if (it->attachments == NULL && (it->attachments = json_array()) == NULL)
+        return -1;
     if ((a = json_object()) == NULL)
         return -1;
     if (json_object_set_new(a, "type", json_string(type)) == -1 ||
@@ -905,17 +1034,147 @@ item_add_attachment(struct item *it, const char *type, const char *url)
     return 0;
 }
 
-void
-item_set_classification(struct item *it, json_t *cls)
+/* Room for a string copied into an item_cls; a NULL takes none. */
+static size_t
+item_cls_strsize(const char *s)
 {
-    json_decref(it->classification);
-    it->classification = cls;
+    return s != NULL ? strlen(s) + 1 : 0;
 }
 
-json_t *
-item_classification(const struct item *it)
+static char *
+item_cls_put(char **at, const char *s)
 {
-    return it->classification;
+    size_t n = item_cls_strsize(s);
+    char *d = *at;
+
+    if (s == NULL)
+        return NULL;
+    memcpy(d, s, n);
+    *at += n;
+    return d;
+}
+
+struct item_cls *
+item_cls_new(const char *lang, const struct item_cls_score *scores,
+    size_t nscores, const struct item_cls_hit *hits, size_t nhits,
+    const char *json, size_t json_len)
+{
+    struct item_cls *c;
+    struct item_cls_score *sc;
+    struct item_cls_hit *h;
+    size_t size = sizeof(*c) + nscores * sizeof(*sc) + nhits * sizeof(*h) +
+        item_cls_strsize(lang) + json_len + 1;
+    char *at;
+
+    for (size_t i = 0; i < nscores; i++)
+        size += item_cls_strsize(scores[i].category);
+    for (size_t i = 0; i < nhits; i++)
+        size += item_cls_strsize(hits[i].rule) +
+            item_cls_strsize(hits[i].category);
+    if ((c = xmalloc(size)) == NULL)
+        return NULL;
+    /* The arrays first, for their alignment; the bytes after them. */
+    sc = (struct item_cls_score *)(c + 1);
+    h = (struct item_cls_hit *)(sc + nscores);
+    at = (char *)(h + nhits);
+    for (size_t i = 0; i < nscores; i++) {
+        sc[i] = scores[i];
+        sc[i].category = item_cls_put(&at, scores[i].category);
+    }
+    for (size_t i = 0; i < nhits; i++) {
+        h[i].rule = item_cls_put(&at, hits[i].rule);
+        h[i].category = item_cls_put(&at, hits[i].category);
+    }
+    c->lang = item_cls_put(&at, lang);
+    c->scores = sc;
+    c->nscores = nscores;
+    c->hits = h;
+    c->nhits = nhits;
+    memcpy(at, json, json_len);
+    at[json_len] = '\0';
+    c->json = at;
+    c->json_len = json_len;
+    return c;
+}
+
+void
+item_set_cls(struct item *it, struct item_cls *cls)
+{
+    xfree(it->cls);
+    it->cls = cls;
+}
+
+const struct item_cls *
+item_cls(const struct item *it)
+{
+    return it->cls;
+}
+
+/* Is s one of the strings of the array cats? */
+static bool
+item_cls_listed(const json_t *cats, const char *s)
+{
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(cats, i, c) {
+        if (json_is_string(c) && strcmp(json_string_value(c), s) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* item_cls_new's parts from a classification object, then the item_cls. */
+static struct item_cls *
+item_cls_from_json(json_t *obj, const char *json, size_t json_len)
+{
+    json_t *scores = json_object_get(obj, "scores");
+    json_t *hits = json_object_get(obj, "hits");
+    json_t *cats = json_object_get(obj, "categories");
+    size_t nsc = json_object_size(scores), nh = json_array_size(hits), i = 0;
+    struct item_cls_score *sc = xcalloc(nsc, sizeof(*sc));
+    struct item_cls_hit *h = xcalloc(nh, sizeof(*h));
+    struct item_cls *c = NULL;
+    const char *k;
+    json_t *v;
+
+    if (sc == NULL || h == NULL)
+        goto out;
+    json_object_foreach(scores, k, v) {
+        sc[i].category = k;
+        sc[i].score = json_number_value(v);
+        sc[i++].decided = item_cls_listed(cats, k);
+    }
+    json_array_foreach(hits, i, v) {
+        h[i].rule = json_string_value(json_object_get(v, "rule"));
+        h[i].category = json_string_value(json_object_get(v, "category"));
+    }
+    c = item_cls_new(json_string_value(json_object_get(obj, "lang")), sc,
+        nsc, h, nh, json, json_len);
+out:
+    xfree(sc);
+    xfree(h);
+    return c;
+}
+
+int
+item_set_classification(struct item *it, json_t *cls)
+{
+    struct item_cls *c = NULL;
+    struct buf b;
+    int rc = 0;
+
+    item_set_cls(it, NULL);
+    if (cls == NULL)
+        return 0;
+    buf_init(&b, SIZE_MAX / 2);
+    if (jsonw_value(&b, cls) == -1 ||
+        (c = item_cls_from_json(cls, b.data, b.len)) == NULL)
+        rc = -1;
+    item_set_cls(it, c);
+    buf_free(&b);
+    json_decref(cls);
+    return rc;
 }
 
 int
@@ -1014,7 +1273,8 @@ item_to_json(const struct item *it)
         goto fail;
     if (item_json_put_copy(o, "raw", it->raw) == -1 ||
         item_json_put_copy(o, "meta", it->meta) == -1 ||
-        item_json_put_copy(o, "classification", it->classification) == -1 ||
+        (it->cls != NULL && json_object_set_new(o, "classification",
+        json_loadb(it->cls->json, it->cls->json_len, 0, NULL)) == -1) ||
         item_json_put_str(o, "queue", it->queue) == -1)
         goto fail;
     return o;
@@ -1029,54 +1289,57 @@ fail:
 /*
  * item_dump writes the same bytes as json_dumps(item_to_json(it),
  * JSON_COMPACT), straight into one buffer: no intermediate tree, no deep
- * copies of raw, meta and classification (tests/unit/item_test.c checks
- * the bytes). It is on the ingest path once per item.
+ * copies of raw and meta; the classification's JSON is copied as rules
+ * wrote it (tests/unit/item_test.c checks the bytes). It is on the ingest
+ * path once per item.
  */
+/*
+ * The keys are the model's own, with nothing to escape: each goes in as
+ * one literal, comma and colon included, rather than through
+ * jsonw_key's escaping pass.
+ */
+#define ITEM_DUMP_KEY(k) ",\"" k "\":", sizeof(",\"" k "\":") - 1
+
 static void
-item_dump_str(struct buf *b, const char *key, const char *s)
+item_dump_str(struct buf *b, const char *key, size_t klen, const char *s)
 {
     if (s == NULL)
         return;
-    if (jsonw_key(b, key, b->len == 1) == -1 || jsonw_str(b, s) == -1)
+    if (buf_append(b, key, klen) == -1 || jsonw_str(b, s) == -1)
         b->failed = true;
 }
 
 static void
-item_dump_time(struct buf *b, const char *key, int64_t ms)
+item_dump_time(struct buf *b, const char *key, size_t klen, int64_t ms)
 {
     char ts[32];
 
     util_format_time(ms, ts);
-    item_dump_str(b, key, ts);
+    item_dump_str(b, key, klen, ts);
 }
 
 static void
-item_dump_json(struct buf *b, const char *key, const json_t *v)
+item_dump_json(struct buf *b, const char *key, size_t klen, const json_t *v)
 {
     if (v == NULL)
         return;
-    if (jsonw_key(b, key, b->len == 1) == -1 || jsonw_value(b, v) == -1)
+    if (buf_append(b, key, klen) == -1 || jsonw_value(b, v) == -1)
         b->failed = true;
 }
 
-/* A nested object of up to three string fields, NULLs left out. */
+/*
+ * A nested object of an id and up to two more string fields, NULLs left
+ * out; the id is always there (item_create requires it).
+ */
 static void
-item_dump_obj(struct buf *b, const char *key, const char *const names[3],
-    const char *const values[3])
+item_dump_obj(struct buf *b, const char *key, size_t klen, const char *id,
+    const char *name, const char *username)
 {
-    size_t i;
-    int first = 1;
-
-    if (jsonw_key(b, key, b->len == 1) == -1 || buf_append(b, "{", 1) == -1)
+    if (buf_append(b, key, klen) == -1 || buf_append(b, "{\"id\":", 6) == -1 ||
+        jsonw_str(b, id) == -1)
         goto fail;
-    for (i = 0; i < 3 && names[i] != NULL; i++) {
-        if (values[i] == NULL)
-            continue;
-        if (jsonw_key(b, names[i], first) == -1 ||
-            jsonw_str(b, values[i]) == -1)
-            goto fail;
-        first = 0;
-    }
+    item_dump_str(b, ITEM_DUMP_KEY("name"), name);
+    item_dump_str(b, ITEM_DUMP_KEY("username"), username);
     if (buf_append(b, "}", 1) == 0)
         return;
 fail:
@@ -1086,38 +1349,38 @@ fail:
 char *
 item_dump(const struct item *it)
 {
-    static const char *const account_keys[3] = { "id", "name", NULL };
-    static const char *const author_keys[3] = { "id", "name", "username" };
-    const char *account[3] = { it->account_id, it->account_name, NULL };
-    const char *author[3] = { it->author_id, it->author_name,
-        it->author_username };
     struct buf b;
 
     buf_init(&b, SIZE_MAX / 2);
     /* Room for a typical item at once: the dump grows by doubling. */
     buf_reserve(&b, 1024 + 2 * it->text_len);
-    buf_append(&b, "{", 1);
-    item_dump_str(&b, "id", it->id);
-    item_dump_str(&b, "platform", it->platform);
-    item_dump_str(&b, "native_id", it->native_id);
-    item_dump_str(&b, "kind", item_kind_name(it->kind));
-    item_dump_obj(&b, "account", account_keys, account);
-    item_dump_str(&b, "conversation", it->conversation);
-    item_dump_str(&b, "parent", it->parent);
-    item_dump_obj(&b, "author", author_keys, author);
-    if (it->text == NULL || jsonw_key(&b, "text", 0) == -1 ||
+    if (buf_append(&b, "{\"id\":", 6) == -1 || jsonw_str(&b, it->id) == -1)
+        b.failed = true;
+    item_dump_str(&b, ITEM_DUMP_KEY("platform"), it->platform);
+    item_dump_str(&b, ITEM_DUMP_KEY("native_id"), it->native_id);
+    item_dump_str(&b, ITEM_DUMP_KEY("kind"), item_kind_name(it->kind));
+    item_dump_obj(&b, ITEM_DUMP_KEY("account"), it->account_id,
+        it->account_name, NULL);
+    item_dump_str(&b, ITEM_DUMP_KEY("conversation"), it->conversation);
+    item_dump_str(&b, ITEM_DUMP_KEY("parent"), it->parent);
+    item_dump_obj(&b, ITEM_DUMP_KEY("author"), it->author_id,
+        it->author_name, it->author_username);
+    if (it->text == NULL || buf_append(&b, ITEM_DUMP_KEY("text")) == -1 ||
         jsonw_string(&b, it->text, it->text_len) == -1)
         b.failed = true;
-    item_dump_str(&b, "lang", item_lang(it));
-    item_dump_time(&b, "created_at", it->created_ms);
-    item_dump_time(&b, "received_at", it->received_ms);
-    item_dump_str(&b, "permalink", it->permalink);
+    item_dump_str(&b, ITEM_DUMP_KEY("lang"), item_lang(it));
+    item_dump_time(&b, ITEM_DUMP_KEY("created_at"), it->created_ms);
+    item_dump_time(&b, ITEM_DUMP_KEY("received_at"), it->received_ms);
+    item_dump_str(&b, ITEM_DUMP_KEY("permalink"), it->permalink);
     if (json_array_size(it->attachments) > 0)
-        item_dump_json(&b, "attachments", it->attachments);
-    item_dump_json(&b, "raw", it->raw);
-    item_dump_json(&b, "meta", it->meta);
-    item_dump_json(&b, "classification", it->classification);
-    item_dump_str(&b, "queue", it->queue);
+        item_dump_json(&b, ITEM_DUMP_KEY("attachments"), it->attachments);
+    item_dump_json(&b, ITEM_DUMP_KEY("raw"), it->raw);
+    item_dump_json(&b, ITEM_DUMP_KEY("meta"), it->meta);
+    if (it->cls != NULL && (buf_append(&b,
+        ITEM_DUMP_KEY("classification")) == -1 ||
+        buf_append(&b, it->cls->json, it->cls->json_len) == -1))
+        b.failed = true;
+    item_dump_str(&b, ITEM_DUMP_KEY("queue"), it->queue);
     buf_append(&b, "}", 1);
     if (b.failed) {
         buf_free(&b);

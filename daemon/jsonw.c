@@ -166,11 +166,18 @@ jsonw_real(struct buf *b, double v)
         unsigned frac = (unsigned)((a - (double)ip) * 1024.0);
         size_t len;
 
+        char digits[8], *d = digits + sizeof(digits);
+
         p = tmp;
         if (signbit(v))
             *p++ = '-';
-        n = snprintf(p, sizeof(tmp) - 2, "%llu", (unsigned long long)ip);
-        p += n;
+        /* ip < 10^6: its digits from the right, without printf. */
+        do {
+            *--d = (char)('0' + ip % 10);
+            ip /= 10;
+        } while (ip != 0);
+        memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+        p += digits + sizeof(digits) - d;
         *p++ = '.';
         if (frac == 0) {
             *p++ = '0';

@@ -110,34 +110,52 @@ pipeline_set_stage(struct pipeline_job *job, enum pipeline_stage st)
 int
 pipeline_classify(struct config *cfg, struct item *it)
 {
-    const char *lang;
-    json_t *cls;
+    struct rules_verdict v;
+    struct item_cls *cls;
 
-    if ((cls = rules_eval(cfg->ruleset, it)) == NULL)
+    if (rules_classify(cfg->ruleset, it, &v) == -1 ||
+        (cls = rules_verdict_cls(&v, item_text(it))) == NULL)
         return -1;
-    item_set_classification(it, cls);
-    lang = json_string_value(json_object_get(cls, "lang"));
-    if (item_lang(it) == NULL && lang != NULL && item_set_lang(it, lang) == -1)
+    item_set_cls(it, cls);
+    if (item_lang(it) == NULL && cls->lang != NULL &&
+        item_set_lang(it, cls->lang) == -1)
         return -1;
     return item_set_queue(it, route_pick(&cfg->routes, it));
 }
 
-/* Comma-joined decided categories, for the log line. */
+/* The item's scores; none when it has no classification. */
+static const struct item_cls_score *
+pipeline_scores(const struct item *it, size_t *n)
+{
+    const struct item_cls *cls = item_cls(it);
+
+    *n = cls != NULL ? cls->nscores : 0;
+    return cls != NULL ? cls->scores : NULL;
+}
+
+/*
+ * Comma-joined decided categories, for the info line; not worked out
+ * (left empty) when info lines are not written.
+ */
 static void
 pipeline_categories(const struct item *it, char *out, size_t len)
 {
-    json_t *cats = json_object_get(item_classification(it), "categories");
-    size_t i, o = 0;
-    json_t *c;
+    size_t n, o = 0;
+    const struct item_cls_score *sc = pipeline_scores(it, &n);
 
     out[0] = '\0';
-    json_array_foreach(cats, i, c) {
-        int n = snprintf(out + o, len - o, "%s%s", o ? "," : "",
-            json_string_value(c));
+    if (!log_enabled(LOG_LEVEL_INFO))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int k;
 
-        if (n < 0 || (size_t)n >= len - o)
+        if (!sc[i].decided)
+            continue;
+        k = snprintf(out + o, len - o, "%s%s", o ? "," : "",
+            sc[i].category);
+        if (k < 0 || (size_t)k >= len - o)
             break;
-        o += (size_t)n;
+        o += (size_t)k;
     }
     if (o == 0)
         snprintf(out, len, "-");
@@ -146,13 +164,14 @@ pipeline_categories(const struct item *it, char *out, size_t len)
 static void
 pipeline_count_categories(struct metrics *m, const struct item *it)
 {
-    json_t *c;
-    size_t i;
+    size_t n;
+    const struct item_cls_score *sc = pipeline_scores(it, &n);
 
-    json_array_foreach(json_object_get(item_classification(it),
-        "categories"), i, c)
-        metrics_add(m, "inboxd_items_category_total", "category",
-            json_string_value(c), 1);
+    for (size_t i = 0; i < n; i++) {
+        if (sc[i].decided)
+            metrics_add(m, "inboxd_items_category_total", "category",
+                sc[i].category, 1);
+    }
 }
 
 static void
@@ -296,10 +315,11 @@ pipeline_auto_action(const struct config *cfg, const struct item *it,
     struct queue_auto_action *act, char *by, size_t bylen)
 {
     const struct config_account *a;
-    json_t *cls = item_classification(it), *hit, *c;
+    const struct item_cls *cls = item_cls(it);
+    const struct item_cls_score *sc;
     char *const *cats;
     const char *action, *cat;
-    size_t n, i, o;
+    size_t n, nsc, o;
     bool dry, hit_any = false;
 
     if (item_kind(it) == ITEM_KIND_DM || (a = config_find_account(cfg,
@@ -308,21 +328,21 @@ pipeline_auto_action(const struct config *cfg, const struct item *it,
     config_moderation(cfg, a, &cats, &n, &action, &dry);
     if (action == NULL)
         return false;
-    json_array_foreach(json_object_get(cls, "categories"), i, c) {
-        for (size_t k = 0; k < n; k++)
-            hit_any |= strcmp(cats[k], json_string_value(c)) == 0;
+    sc = pipeline_scores(it, &nsc);
+    for (size_t i = 0; i < nsc; i++) {
+        for (size_t k = 0; sc[i].decided && k < n; k++)
+            hit_any |= strcmp(cats[k], sc[i].category) == 0;
     }
     if (!hit_any)
         return false;
     o = (size_t)snprintf(by, bylen, "rules:");
-    json_array_foreach(json_object_get(cls, "hits"), i, hit) {
-        cat = json_string_value(json_object_get(hit, "category"));
+    for (size_t i = 0; i < cls->nhits; i++) {
+        cat = cls->hits[i].category;
         for (size_t k = 0; cat != NULL && k < n && o < bylen; k++) {
             if (strcmp(cats[k], cat) != 0)
                 continue;
             o += (size_t)snprintf(by + o, bylen - o, "%s%s",
-                by[o - 1] == ':' ? "" : ",",
-                json_string_value(json_object_get(hit, "rule")));
+                by[o - 1] == ':' ? "" : ",", cls->hits[i].rule);
             break;
         }
     }
@@ -343,16 +363,17 @@ static void
 pipeline_store_opts(const struct item *it, struct queue_store_opts *o,
     char *conv, size_t convlen)
 {
-    json_t *scores = json_object_get(item_classification(it), "scores"), *v;
-    const char *k, *c = item_conversation(it);
+    size_t n;
+    const struct item_cls_score *sc = pipeline_scores(it, &n);
+    const char *c = item_conversation(it);
 
     memset(o, 0, sizeof(*o));
-    json_object_foreach(scores, k, v) {
-        if (json_is_number(v) && json_number_value(v) > o->score)
-            o->score = json_number_value(v);
+    for (size_t i = 0; i < n; i++) {
+        if (sc[i].score > o->score)
+            o->score = sc[i].score;
     }
-    if (c != NULL && (size_t)snprintf(conv, convlen, "%s:%s:%s",
-        item_platform(it), item_account(it), c) < convlen)
+    if (c != NULL && util_concat(conv, convlen, item_platform(it), ":",
+        item_account(it), ":", c, NULL) == 0)
         o->conv = conv;
 }
 

@@ -5,8 +5,6 @@
  */
 #include <string.h>
 
-#include <jansson.h>
-
 #include "alloc.h"
 #include "item.h"
 #include "route.h"
@@ -25,13 +23,11 @@ route_in(char *const *list, size_t n, const char *v)
 
 /* Did the item's classification decide any of the rule's categories? */
 static bool
-route_category_match(const struct route_rule *r, json_t *cats)
+route_category_match(const struct route_rule *r, const struct item_cls *cls)
 {
-    size_t i;
-    json_t *c;
-
-    json_array_foreach(cats, i, c) {
-        if (route_in(r->categories, r->ncategories, json_string_value(c)))
+    for (size_t i = 0; cls != NULL && i < cls->nscores; i++) {
+        if (cls->scores[i].decided && route_in(r->categories,
+            r->ncategories, cls->scores[i].category))
             return true;
     }
     return false;
@@ -39,28 +35,25 @@ route_category_match(const struct route_rule *r, json_t *cats)
 
 /* Highest score among the rule's categories, or among all when none. */
 static double
-route_score(const struct route_rule *r, json_t *scores)
+route_score(const struct route_rule *r, const struct item_cls *cls)
 {
     double best = 0;
-    const char *k;
-    json_t *v;
 
-    json_object_foreach(scores, k, v) {
-        if (r->ncategories && !route_in(r->categories, r->ncategories, k))
+    for (size_t i = 0; cls != NULL && i < cls->nscores; i++) {
+        if (r->ncategories && !route_in(r->categories, r->ncategories,
+            cls->scores[i].category))
             continue;
-        if (json_number_value(v) > best)
-            best = json_number_value(v);
+        if (cls->scores[i].score > best)
+            best = cls->scores[i].score;
     }
     return best;
 }
 
 static bool
 route_rule_match(const struct route_rule *r, const struct item *it,
-    json_t *cls)
+    const struct item_cls *cls)
 {
-    json_t *cats = json_object_get(cls, "categories");
-
-    if (r->ncategories && !route_category_match(r, cats))
+    if (r->ncategories && !route_category_match(r, cls))
         return false;
     if (r->nplatforms && !route_in(r->platforms, r->nplatforms,
         item_platform(it)))
@@ -71,15 +64,14 @@ route_rule_match(const struct route_rule *r, const struct item *it,
     if (r->nlangs) {
         const char *lang = item_lang(it);
 
-        if (lang == NULL)
-            lang = json_string_value(json_object_get(cls, "lang"));
+        if (lang == NULL && cls != NULL)
+            lang = cls->lang;
         if (!route_in(r->langs, r->nlangs, lang))
             return false;
     }
     if (r->kinds && !(r->kinds & (1u << item_kind(it))))
         return false;
-    if (r->min_score > 0 &&
-        route_score(r, json_object_get(cls, "scores")) < r->min_score)
+    if (r->min_score > 0 && route_score(r, cls) < r->min_score)
         return false;
     return true;
 }
@@ -87,7 +79,7 @@ route_rule_match(const struct route_rule *r, const struct item *it,
 const char *
 route_pick(const struct route_table *t, const struct item *it)
 {
-    json_t *cls = item_classification(it);
+    const struct item_cls *cls = item_cls(it);
 
     for (size_t i = 0; i < t->nrules; i++) {
         if (route_rule_match(&t->rules[i], it, cls))

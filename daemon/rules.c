@@ -28,6 +28,7 @@
 
 #include "alloc.h"
 #include "item.h"
+#include "jsonw.h"
 #include "lang.h"
 #include "log.h"
 #include "normalize.h"
@@ -703,6 +704,111 @@ fail:
     json_decref(scats);
     json_decref(sscores);
     return NULL;
+}
+
+/*
+ * The "categories" and "scores" members for one set of scores, as jsonw
+ * writes rules_scores_json's (insertion order, jansson's reals).
+ */
+static void
+rules_scores_write(struct buf *b, const struct rules_score *sc, size_t n)
+{
+    bool first = true;
+
+    buf_puts(b, "\"categories\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (!sc[i].decided)
+            continue;
+        if ((!first && buf_append(b, ",", 1) == -1) ||
+            jsonw_str(b, sc[i].category) == -1)
+            b->failed = true;
+        first = false;
+    }
+    buf_puts(b, "],\"scores\":{");
+    for (size_t i = 0; i < n; i++) {
+        if (jsonw_key(b, sc[i].category, i == 0) == -1 ||
+            jsonw_real(b, sc[i].score) == -1)
+            b->failed = true;
+    }
+    buf_append(b, "}", 1);
+}
+
+/* One hit, as jsonw writes rules_hit_json's object. */
+static void
+rules_hit_write(struct buf *b, const struct rules_hit *hit, const char *text)
+{
+    char clean[RULES_MATCH_MAX * 3 + 1];
+    size_t n = rules_utf8_clean(clean, text + hit->start,
+        rules_hit_match_len(hit, text));
+
+    if (buf_puts(b, "{\"rule\":") == -1 || jsonw_str(b, hit->rule) == -1 ||
+        buf_puts(b, ",\"category\":") == -1 ||
+        jsonw_str(b, hit->category) == -1 ||
+        buf_puts(b, ",\"score\":") == -1 || jsonw_real(b, hit->score) == -1 ||
+        buf_puts(b, ",\"start\":") == -1 ||
+        jsonw_int(b, (int64_t)hit->start) == -1 ||
+        buf_puts(b, ",\"end\":") == -1 ||
+        jsonw_int(b, (int64_t)hit->end) == -1 ||
+        buf_puts(b, ",\"match\":") == -1 || jsonw_string(b, clean, n) == -1 ||
+        (hit->shadow && buf_puts(b, ",\"shadow\":true") == -1) ||
+        buf_append(b, "}", 1) == -1)
+        b->failed = true;
+}
+
+/* rules_verdict_json's object written as jsonw would write it. */
+static void
+rules_verdict_write(struct buf *b, const struct rules_verdict *v,
+    const char *text)
+{
+    buf_puts(b, "{\"lang\":");
+    if (jsonw_str(b, v->lang) == -1 || buf_append(b, ",", 1) == -1)
+        b->failed = true;
+    rules_scores_write(b, v->scores, v->nscores);
+    buf_puts(b, ",\"hits\":[");
+    for (size_t i = 0; i < v->nhits; i++) {
+        if (i > 0)
+            buf_append(b, ",", 1);
+        rules_hit_write(b, &v->hits[i], text);
+    }
+    buf_append(b, "]", 1);
+    if (v->shadow) {
+        buf_puts(b, ",\"shadow\":{");
+        rules_scores_write(b, v->shadow_scores, v->nshadow_scores);
+        buf_append(b, "}", 1);
+    }
+    buf_append(b, "}", 1);
+}
+
+struct item_cls *
+rules_verdict_cls(const struct rules_verdict *v, const char *text)
+{
+    struct item_cls_score *sc;
+    struct item_cls_hit *h;
+    struct item_cls *c = NULL;
+    struct buf b;
+
+    buf_init(&b, SIZE_MAX / 2);
+    /* Room for the usual verdict at once. */
+    buf_reserve(&b, 256 + 64 * v->nscores + 256 * v->nhits);
+    rules_verdict_write(&b, v, text);
+    if (b.failed || (sc = xmalloc(v->nscores * sizeof(*sc) +
+        v->nhits * sizeof(*h) + 1)) == NULL)
+        goto out;
+    h = (struct item_cls_hit *)(sc + v->nscores);
+    for (size_t i = 0; i < v->nscores; i++) {
+        sc[i].category = v->scores[i].category;
+        sc[i].score = v->scores[i].score;
+        sc[i].decided = v->scores[i].decided;
+    }
+    for (size_t i = 0; i < v->nhits; i++) {
+        h[i].rule = v->hits[i].rule;
+        h[i].category = v->hits[i].category;
+    }
+    c = item_cls_new(v->lang, sc, v->nscores, h, v->nhits, b.data, b.len);
+    xfree(sc);
+out:
+    buf_free(&b);
+    return c;
 }
 
 json_t *

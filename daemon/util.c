@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,25 +42,102 @@ util_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* n as exactly width digits, zero-padded. */
+static char *
+util_put_digits(char *p, unsigned n, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+    return p + width;
+}
+
+/*
+ * The proleptic Gregorian date of days since 1970-01-01 (days >= 0), by
+ * eras of 400 years (H. Hinnant's civil_from_days): gmtime_r and
+ * strftime cost more than the rest of an item's dump together.
+ */
+static void
+util_civil(int64_t days, unsigned *y, unsigned *m, unsigned *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = z / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (unsigned)(yoe + era * 400) + (*m <= 2);
+}
+
 void
 util_format_time(int64_t ms, char out[32])
 {
     time_t secs = (time_t)(ms / 1000);
     size_t n;
     int frac = (int)(ms % 1000);
+    unsigned y, mo, d, sod;
     struct tm tm;
+    char *p;
 
     if (frac < 0) {
         frac += 1000;
         secs--;
     }
-
+    /* 1970 to 9999, the years RFC 3339 writes in four digits; the rest
+     * (never an item's) the long way. */
+    if (secs >= 0 && secs <= 253402300799LL) {
+        util_civil(secs / 86400, &y, &mo, &d);
+        sod = (unsigned)(secs % 86400);
+        p = util_put_digits(out, y, 4);
+        *p++ = '-';
+        p = util_put_digits(p, mo, 2);
+        *p++ = '-';
+        p = util_put_digits(p, d, 2);
+        *p++ = 'T';
+        p = util_put_digits(p, sod / 3600, 2);
+        *p++ = ':';
+        p = util_put_digits(p, sod / 60 % 60, 2);
+        *p++ = ':';
+        p = util_put_digits(p, sod % 60, 2);
+        *p++ = '.';
+        p = util_put_digits(p, (unsigned)frac, 3);
+        memcpy(p, "Z", 2);
+        return;
+    }
     if (gmtime_r(&secs, &tm) == NULL) {
         snprintf(out, 32, "1970-01-01T00:00:00.000Z");
         return;
     }
     n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03dZ", frac);
+}
+
+int
+util_concat(char *dst, size_t dstlen, ...)
+{
+    const char *s;
+    size_t o = 0, n;
+    va_list ap;
+    int rc = 0;
+
+    va_start(ap, dstlen);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        n = strlen(s);
+        if (n >= dstlen - o) {
+            rc = -1;
+            break;
+        }
+        memcpy(dst + o, s, n);
+        o += n;
+    }
+    va_end(ap);
+    if (dstlen > 0)
+        dst[o] = '\0';
+    return rc;
 }
 
 static int

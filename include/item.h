@@ -44,6 +44,29 @@ struct item_limits {
 struct item *item_from_json(json_t *obj, const struct item_limits *lim,
     char *err, size_t errlen);
 
+struct jsonread;
+
+enum item_parse_result {
+    ITEM_PARSE_OK,
+    ITEM_PARSE_BAD_JSON,    /* the text is not JSON */
+    ITEM_PARSE_BAD_ITEM,    /* JSON, but not a valid item */
+    ITEM_PARSE_NOMEM,
+};
+
+/*
+ * Build an item straight from the JSON text of the wire model (an ingest
+ * body, a line of JSON Lines), without a jansson tree of it: the same
+ * item, or the same refusal, as json_loadb(JSON_REJECT_DUPLICATES) and
+ * then item_from_json. s is borrowed; jr is the reader's scratch, kept
+ * from one call to the next (include/jsonread.h). On failure returns
+ * NULL with the cause in *why and a one-line reason in err: for a text
+ * that is not JSON "line L column C: what is wrong", for an invalid item
+ * the same reason as item_from_json's.
+ */
+struct item *item_parse(struct jsonread *jr, const char *s, size_t len,
+    const struct item_limits *lim, enum item_parse_result *why, char *err,
+    size_t errlen);
+
 /*
  * Build an item straight from fields, for connectors. platform, native_id,
  * account_id, author_id are required; others may be NULL. text is copied.
@@ -88,9 +111,54 @@ void item_set_raw(struct item *it, json_t *raw);
 /* Attach {"type": ..., "url": ...}; copies. */
 int item_add_attachment(struct item *it, const char *type, const char *url);
 
-/* Classification result from rules (takes the reference). */
-void item_set_classification(struct item *it, json_t *cls);
-json_t *item_classification(const struct item *it);     /* borrowed */
+/*
+ * The classification as the item keeps it (docs/item.md §6), made by
+ * rules from its verdict (rules_verdict_cls): what the routes, the
+ * pipeline and the replies read, and the JSON stored as the item's
+ * "classification", written once. One allocation holds all of it,
+ * strings included; xfree (or the item owning it) frees it.
+ */
+struct item_cls_score {
+    const char *category;
+    double score;
+    bool decided;           /* listed in "categories" */
+};
+
+struct item_cls_hit {
+    const char *rule;
+    const char *category;
+};
+
+struct item_cls {
+    const char *lang;                       /* NULL: unknown */
+    const struct item_cls_score *scores;    /* the order of "scores" */
+    size_t nscores;
+    const struct item_cls_hit *hits;        /* the order of "hits" */
+    size_t nhits;
+    const char *json;                       /* the object, compact */
+    size_t json_len;
+};
+
+/*
+ * Copy the parts into one new item_cls; json must be the compact JSON of
+ * the same classification. NULL when memory runs out.
+ */
+struct item_cls *item_cls_new(const char *lang,
+    const struct item_cls_score *scores, size_t nscores,
+    const struct item_cls_hit *hits, size_t nhits, const char *json,
+    size_t json_len);
+
+/* Takes cls; NULL clears. */
+void item_set_cls(struct item *it, struct item_cls *cls);
+const struct item_cls *item_cls(const struct item *it);    /* may be NULL */
+
+/*
+ * The same from a classification object in rules_eval's shape ("lang",
+ * "categories", "scores", "hits"); takes the reference, NULL clears.
+ * -1 when memory runs out or the object cannot be written as JSON (the
+ * item is then left without one).
+ */
+int item_set_classification(struct item *it, json_t *cls);
 int item_set_queue(struct item *it, const char *queue);
 const char *item_queue(const struct item *it);          /* may be NULL */
 

@@ -55,6 +55,9 @@ void log_emit(enum log_level level, const char *func, const char *item_id,
  */
 char *log_quote(char *dst, unsigned long dstlen, const char *text);
 
+/* Would a line at lvl be written? For work done only to log. */
+#define log_enabled(lvl) ((lvl) >= log_threshold)
+
 #define LOG_AT_(lvl, id, en, ...) do {                                   \
         if ((lvl) >= log_threshold)                                      \
             log_emit((lvl), __func__, (id), (en), __VA_ARGS__);          \

@@ -24,6 +24,7 @@
 #include "buf.h"
 
 struct item;
+struct item_cls;
 struct rules;
 
 /* Resource limits applied to every match (pcre2 match context). */
@@ -104,6 +105,15 @@ int rules_classify(struct rules *r, const struct item *it,
 
 /* rules_eval's object for a verdict on an item with this text. */
 json_t *rules_verdict_json(const struct rules_verdict *v, const char *text);
+
+/*
+ * The same classification as the item keeps it (include/item.h): its
+ * JSON is what jsonw writes of rules_verdict_json's object, written
+ * straight from the verdict. Returns a new item_cls (the item takes
+ * it), or NULL when memory runs out.
+ */
+struct item_cls *rules_verdict_cls(const struct rules_verdict *v,
+    const char *text);
 
 /* Bytes of text from h->start that a hit reports as its "match": the
  * span cut to 100 bytes at a character boundary. */

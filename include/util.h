@@ -43,6 +43,15 @@ int util_parse_addr(const char *s, char **host, int *port, char **unix_path);
 bool util_str_has_prefix(const char *s, const char *prefix);
 
 /*
+ * Join the strings that follow dstlen, up to a NULL, into dst (always
+ * NUL-terminated when dstlen > 0): snprintf("%s%s%s") without parsing a
+ * format, for keys built on every item. -1 when they did not fit (dst
+ * then holds what did).
+ */
+int util_concat(char *dst, size_t dstlen, ...)
+    __attribute__((sentinel));
+
+/*
  * This process among those sharing one Redis: "<host>:<pid>:<random>",
  * the owner of leases and the consumer of streams.
  */

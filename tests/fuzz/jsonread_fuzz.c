@@ -14,6 +14,7 @@
 
 #include "fuzz.h"
 #include "jsonread.h"
+#include "../unit/jsonread_check.h"
 
 static struct jsonread jsonread_fuzz_jr;
 
@@ -41,18 +42,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[128];
     json_t *got = jsonread_parse(&jsonread_fuzz_jr, s, size, err,
         sizeof(err));
-    bool nul_after_number = false;
-
-    for (size_t i = 1; i < size; i++)
-        nul_after_number = nul_after_number || (data[i] == 0 &&
-            ((data[i - 1] >= '0' && data[i - 1] <= '9') ||
-            (i >= 4 && (memcmp(data + i - 4, "true", 4) == 0 ||
-            memcmp(data + i - 4, "null", 4) == 0)) ||
-            (i >= 5 && memcmp(data + i - 5, "false", 5) == 0)));
     if (got == NULL)
         FUZZ_CHECK(err[0] != '\0' && fuzz_printable(err));
     if (want != NULL && got == NULL)
-        FUZZ_CHECK(nul_after_number);
+        FUZZ_CHECK(jsonread_check_nul_after_value(data, size));
     FUZZ_CHECK(want != NULL || got == NULL);
     if (want != NULL && got != NULL) {
         char *dw = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -198,15 +198,21 @@ test_bad_input(void)
         "error"), "message")), "line 1");
     json_decref(resp);
 
-    /*
-     * jansson quotes the bytes it choked on, here half a character: the
-     * answer is still a JSON error, with '?' for that byte.
-     */
+    /* A broken escape before half a character: what and where. */
     CHECK(post(TOKEN, "{\"a\": \"\\ud80\xcf\xa8\"}", &resp, NULL) == 400);
     CHECK_STR(json_string_value(json_object_get(json_object_get(resp,
         "error"), "code")), "invalid_json");
     CHECK_CONTAINS(json_string_value(json_object_get(json_object_get(resp,
-        "error"), "message")), "invalid escape near '\"\\ud80?'");
+        "error"), "message")), "line 1 column 8: invalid \\u escape");
+    json_decref(resp);
+
+    /* Duplicate keys are still refused, as not JSON. */
+    CHECK(post(TOKEN, "{\"platform\":\"vk\",\"platform\":\"vk\"}", &resp,
+        NULL) == 400);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(resp,
+        "error"), "code")), "invalid_json");
+    CHECK_CONTAINS(json_string_value(json_object_get(json_object_get(resp,
+        "error"), "message")), "duplicate object key");
     json_decref(resp);
 
     CHECK(post(TOKEN, "{\"platform\":\"facebook\",\"native_id\":\"x\","
@@ -352,9 +358,62 @@ out:
     return rc;
 }
 
+/*
+ * The answers' exact bytes: compact JSON, one line, keys in the order
+ * id, status, queue, stream_id, categories (what json_pack and jansson's
+ * dump gave before the answer was written directly).
+ */
+static int
+test_reply_bytes(void)
+{
+    char *body = item_body("bytes_1", "Free bitcoin giveaway!!! click "
+        "https://bit.ly/x to claim now");
+    char *raw = NULL, *want = NULL;
+    json_t *resp = NULL;
+    long status = 0;
+    int rc = 0;
+
+    CHECK(body != NULL);
+    CHECK(it_http(&daemon_, "POST", "/v1/items", TOKEN, body, &status, &raw,
+        NULL) == 0 && status == 202);
+    CHECK((resp = json_loads(raw, 0, NULL)) != NULL);
+    CHECK(json_array_size(json_object_get(resp, "categories")) > 0);
+    CHECK((want = json_dumps(resp, JSON_COMPACT)) != NULL);
+    CHECK(strlen(raw) == strlen(want) + 1 && raw[strlen(want)] == '\n' &&
+        strncmp(raw, want, strlen(want)) == 0);
+    CHECK(strncmp(raw, "{\"id\":\"facebook:bytes_1\",\"status\":\"queued\","
+        "\"queue\":", 51) == 0);
+    CHECK(strstr(raw, "\",\"stream_id\":\"") != NULL);
+    CHECK(strstr(raw, "\",\"categories\":[\"") != NULL);
+    xfree(raw);
+    raw = NULL;
+    xfree(want);
+    want = NULL;
+    json_decref(resp);
+    resp = NULL;
+
+    /* Again: a duplicate, without categories. */
+    CHECK(it_http(&daemon_, "POST", "/v1/items", TOKEN, body, &status, &raw,
+        NULL) == 0 && status == 200);
+    CHECK((resp = json_loads(raw, 0, NULL)) != NULL);
+    CHECK((want = json_dumps(resp, JSON_COMPACT)) != NULL);
+    CHECK(strlen(raw) == strlen(want) + 1 && strncmp(raw, want,
+        strlen(want)) == 0);
+    CHECK(strncmp(raw, "{\"id\":\"facebook:bytes_1\",\"status\":"
+        "\"duplicate\",\"queue\":", 54) == 0);
+    CHECK(strstr(raw, "categories") == NULL);
+out:
+    xfree(body);
+    xfree(raw);
+    xfree(want);
+    json_decref(resp);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     {"store_and_read_back", test_store_and_read_back},
     {"duplicate_delivery", test_duplicate_delivery},
+    {"reply_bytes", test_reply_bytes},
     {"classified_and_routed", test_classified_and_routed},
     {"bad_input", test_bad_input},
     {"auth", test_auth},

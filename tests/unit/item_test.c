@@ -172,7 +172,7 @@ test_valid(void)
         CHECK(item_author_name(it) == NULL);
         /* Output-only keys given on input are ignored. */
         CHECK(item_queue(it) == NULL);
-        CHECK(item_classification(it) == NULL);
+        CHECK(item_cls(it) == NULL);
 
         CHECK((out = item_to_json(it)) != NULL);
         CHECK_STR(json_string_value(json_object_get(out, "created_at")),
@@ -497,7 +497,7 @@ test_round_trip(void)
     CHECK(item_created_ms(b) == item_created_ms(a));
     CHECK(item_has_link(b) == item_has_link(a));
     CHECK(item_queue(b) == NULL);
-    CHECK(item_classification(b) == NULL);
+    CHECK(item_cls(b) == NULL);
 
     /* Whole documents agree once inboxd's own fields are set alike. */
     item_set_received_ms(a, ITEM_TEST_T0 + 1000);
@@ -565,6 +565,7 @@ static int
 test_classification_queue(void)
 {
     int rc = 0;
+    const struct item_cls *c;
     json_t *obj = NULL, *cls = NULL, *out = NULL;
     struct item *it = NULL;
     char err[256];
@@ -575,8 +576,16 @@ test_classification_queue(void)
         "[\"question\"], \"scores\": {\"question\": 3.0}, \"hits\": "
         "[{\"rule\": \"q.when\", \"category\": \"question\", \"score\": 3.0,"
         " \"start\": 0, \"end\": 4, \"match\": \"When\"}]}")) != NULL);
-    item_set_classification(it, json_incref(cls));
-    CHECK(item_classification(it) == cls);
+    CHECK(item_set_classification(it, json_incref(cls)) == 0);
+    /* What the routes and the pipeline read of it. */
+    CHECK((c = item_cls(it)) != NULL);
+    CHECK_STR(c->lang, "en");
+    CHECK(c->nscores == 1 && c->scores[0].decided &&
+        c->scores[0].score == 3.0);
+    CHECK_STR(c->scores[0].category, "question");
+    CHECK(c->nhits == 1);
+    CHECK_STR(c->hits[0].rule, "q.when");
+    CHECK_STR(c->hits[0].category, "question");
     CHECK(item_set_queue(it, "support") == 0);
     CHECK_STR(item_queue(it), "support");
     CHECK(item_set_queue(it, "has space") == -1);

@@ -4,7 +4,7 @@
  * many mutations of them (bytes changed, cut, doubled): both must accept
  * the same texts and give equal values (json_equal, and the same key
  * order). One known difference is allowed: see
- * jsonread_test_nul_after_number.
+ * jsonread_check.h.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "jsonread.h"
+#include "jsonread_check.h"
 
 /* json_equal does not look at key order; the dumps do. */
 static bool
@@ -35,24 +36,6 @@ jsonread_test_same(const json_t *a, const json_t *b)
     return same;
 }
 
-/*
- * json_loadb skips a NUL byte that follows a number or a literal ("[1\0]"
- * and "[null\0]" read as [1] and [null]); jsonread rejects it, as every
- * other NUL outside a string.
- */
-static bool
-jsonread_test_nul_after_number(const char *s, size_t len)
-{
-    for (size_t i = 1; i < len; i++) {
-        if (s[i] == '\0' && ((s[i - 1] >= '0' && s[i - 1] <= '9') ||
-            (i >= 4 && (memcmp(s + i - 4, "true", 4) == 0 ||
-            memcmp(s + i - 4, "null", 4) == 0)) ||
-            (i >= 5 && memcmp(s + i - 5, "false", 5) == 0)))
-            return true;
-    }
-    return false;
-}
-
 /* 0 when both readers agree on s; prints the text otherwise. */
 static int
 jsonread_test_one(struct jsonread *jr, const char *s, size_t len)
@@ -63,7 +46,7 @@ jsonread_test_one(struct jsonread *jr, const char *s, size_t len)
     json_t *got = jsonread_parse(jr, s, len, err, sizeof(err));
     int rc = 0;
 
-    if (want != NULL && got == NULL && jsonread_test_nul_after_number(s,
+    if (want != NULL && got == NULL && jsonread_check_nul_after_value(s,
         len)) {
         json_decref(want);
         return 0;
@@ -105,7 +88,7 @@ static const char *const jsonread_texts[] = {
 static int
 test_texts(void)
 {
-    struct jsonread jr = { NULL, 0 };
+    struct jsonread jr = { 0 };
     int rc = 0;
 
     for (size_t i = 0; i < sizeof(jsonread_texts) /
@@ -135,6 +118,12 @@ out:
     return rc;
 }
 
+static int
+jsonread_test_cb(void *arg, const char *s, size_t len)
+{
+    return jsonread_test_one(arg, s, len);
+}
+
 /* Mutations of the texts: change, drop or double one byte at a time. */
 static int
 test_mutations(void)
@@ -143,34 +132,14 @@ test_mutations(void)
         '"', '\\', '{', '}', '[', ']', ',', ':', ' ', '0', '-', 'e', '.',
         'u', 0x00, 0x1f, 0x7f, 0x80, 0xc3, 0xff,
     };
-    struct jsonread jr = { NULL, 0 };
-    char buf[1024];
+    struct jsonread jr = { 0 };
     size_t tried = 0;
     int rc = 0;
 
     for (size_t i = 0; i < sizeof(jsonread_texts) /
-        sizeof(jsonread_texts[0]); i++) {
-        const char *t = jsonread_texts[i];
-        size_t len = strlen(t);
-
-        if (len + 1 > sizeof(buf))
-            continue;
-        for (size_t at = 0; at < len; at++) {
-            for (size_t b = 0; b < sizeof(bytes); b++) {
-                memcpy(buf, t, len);
-                buf[at] = (char)bytes[b];
-                rc |= jsonread_test_one(&jr, buf, len);
-                tried++;
-            }
-            memcpy(buf, t, at);
-            memcpy(buf + at, t + at + 1, len - at - 1);
-            rc |= jsonread_test_one(&jr, buf, len - 1);
-            memcpy(buf, t, at + 1);
-            memcpy(buf + at + 1, t + at, len - at);
-            rc |= jsonread_test_one(&jr, buf, len + 1);
-            tried += 2;
-        }
-    }
+        sizeof(jsonread_texts[0]); i++)
+        rc |= jsonread_check_mutations(jsonread_texts[i], bytes,
+            sizeof(bytes), jsonread_test_cb, &jr, &tried);
     printf("  %zu mutated texts\n", tried);
     jsonread_free(&jr);
     return rc;

@@ -5,6 +5,9 @@
  * comments twice, with the prefilter and with the plain loop that runs
  * every pattern on every item; the two classifications must be equal:
  * the same hits (rule ids, spans, shadow flags), scores and decisions.
+ * On the same verdicts, the classification the item keeps
+ * (rules_verdict_cls) must be byte for byte jsonw's dump of rules_eval's
+ * object, with the same scores and hits.
  * Also white-box checks of the pieces the prefilter rests on: the case
  * fold against pcre2's caseless matching, and the required-literal
  * analysis against pcre2 on tricky syntax. No sockets.
@@ -28,6 +31,7 @@
 #include "buf.h"
 #include "check.h"
 #include "item.h"
+#include "jsonw.h"
 #include "rules.h"
 #include "rules_gen.h"
 #include "../../daemon/rules_internal.h"
@@ -91,11 +95,13 @@ test_prefilter_same_hits(void)
     struct rules_info info;
     struct item *it = NULL;
     json_t *a = NULL, *b = NULL;
-    struct buf errors;
-    size_t hits = 0, differ = 0, shadow = 0, decided = 0;
+    struct item_cls *cls = NULL;
+    struct buf errors, w;
+    size_t hits = 0, differ = 0, shadow = 0, decided = 0, cls_differ = 0;
     int nrules, rc = 0;
 
     buf_init(&errors, 1u << 20);
+    buf_init(&w, 1u << 20);
     CHECK(items != NULL && mkdtemp(dir) != NULL);
     nrules = rules_gen_write(dir, DIFF_SEED, DIFF_FILES, DIFF_PER_FILE);
     CHECK(nrules == DIFF_FILES * DIFF_PER_FILE);
@@ -118,6 +124,8 @@ test_prefilter_same_hits(void)
 
     rules_gen_corpus(DIFF_SEED, items, DIFF_ITEMS);
     for (size_t i = 0; i < DIFF_ITEMS; i++) {
+        struct rules_verdict v;
+
         CHECK((it = diff_item(&items[i], i)) != NULL);
         CHECK(rules_set_prefilter(r, true) == 0);
         CHECK((a = rules_eval(r, it)) != NULL);
@@ -134,6 +142,20 @@ test_prefilter_same_hits(void)
                 xfree(sb);
             }
         }
+        /* The same verdict again, as the item keeps it. */
+        CHECK(rules_classify(r, it, &v) == 0);
+        CHECK((cls = rules_verdict_cls(&v, item_text(it))) != NULL);
+        buf_reset(&w);
+        CHECK(jsonw_value(&w, b) == 0);
+        if (w.len != cls->json_len || memcmp(w.data, cls->json,
+            w.len) != 0 || cls->nscores != json_object_size(
+            json_object_get(b, "scores")) || cls->nhits !=
+            json_array_size(json_object_get(b, "hits"))) {
+            if (cls_differ++ < 5)
+                fprintf(stderr, "  item %zu: rules_eval %s\n"
+                    "    rules_verdict_cls %s\n", i, w.data, cls->json);
+        }
+        XFREE(&cls);
         hits += json_array_size(json_object_get(b, "hits"));
         shadow += json_object_get(b, "shadow") != NULL;
         decided += json_array_size(json_object_get(b, "categories")) > 0;
@@ -146,6 +168,7 @@ test_prefilter_same_hits(void)
     fprintf(stderr, "  %d items: %zu hits, %zu decided, %zu with shadow "
         "hits, %zu differ\n", DIFF_ITEMS, hits, decided, shadow, differ);
     CHECK(differ == 0);
+    CHECK(cls_differ == 0);
     /* The corpus must exercise the rules. */
     CHECK(hits > DIFF_ITEMS);
     CHECK(decided > DIFF_ITEMS / 4);
@@ -153,9 +176,11 @@ test_prefilter_same_hits(void)
 out:
     json_decref(a);
     json_decref(b);
+    xfree(cls);
     item_free(it);
     rules_free(r);
     buf_free(&errors);
+    buf_free(&w);
     if (items != NULL)
         rules_gen_corpus_free(items, DIFF_ITEMS);
     xfree(items);

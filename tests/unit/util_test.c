@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -140,6 +142,77 @@ test_format_time(void)
         CHECK(util_parse_time(buf, &back) == 0);
         CHECK(back == times[i]);
     }
+out:
+    return rc;
+}
+
+/* What util_format_time wrote before its fast path: gmtime and strftime. */
+static void
+util_test_format_libc(int64_t ms, char out[32])
+{
+    time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    struct tm tm;
+    size_t n;
+
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    gmtime_r(&secs, &tm);
+    n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", frac);
+}
+
+/* The fast path against the C library, at edges and over 400 years. */
+static int
+test_format_time_libc(void)
+{
+    static const int64_t edges[] = {
+        0, 86399999, 86400000, 951782400000LL, 951868800000LL,
+        4107542400000LL, 4107628800000LL, 253402300799999LL,
+        253402300800000LL, 253402300800001LL, -86400000, -62135596800000LL,
+    };
+    char got[32], want[32];
+    uint64_t x = 88172645463325252ULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        util_format_time(edges[i], got);
+        util_test_format_libc(edges[i], want);
+        CHECK_STR(got, want);
+    }
+    for (int i = 0; i < 200000; i++) {
+        int64_t ms;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ms = (int64_t)(x % 253402300800000ULL);
+        util_format_time(ms, got);
+        util_test_format_libc(ms, want);
+        CHECK_STR(got, want);
+    }
+out:
+    return rc;
+}
+
+static int
+test_concat(void)
+{
+    char buf[8];
+    int rc = 0;
+
+    CHECK(util_concat(buf, sizeof(buf), "vk", ":", "1_2", NULL) == 0);
+    CHECK_STR(buf, "vk:1_2");
+    CHECK(util_concat(buf, sizeof(buf), NULL) == 0);
+    CHECK_STR(buf, "");
+    /* Seven bytes fit with the NUL; eight do not. */
+    CHECK(util_concat(buf, sizeof(buf), "abc", "defg", NULL) == 0);
+    CHECK_STR(buf, "abcdefg");
+    CHECK(util_concat(buf, sizeof(buf), "abc", "defgh", NULL) == -1);
+    CHECK_STR(buf, "abc");
+    CHECK(util_concat(buf, 0, "a", NULL) == -1);
 out:
     return rc;
 }
@@ -497,6 +570,8 @@ static const struct check_case cases[] = {
     {"parse_time_fraction", test_parse_time_fraction},
     {"parse_time_bad", test_parse_time_bad},
     {"format_time", test_format_time},
+    {"format_time_libc", test_format_time_libc},
+    {"concat", test_concat},
     {"parse_duration", test_parse_duration},
     {"parse_size", test_parse_size},
     {"parse_long", test_parse_long},
