@@ -54,6 +54,8 @@
 #define QUEUE_DEFAULT_TIMEOUT   2000
 #define QUEUE_DEFAULT_RMIN      100
 #define QUEUE_DEFAULT_RMAX      5000
+#define QUEUE_DEFAULT_LEASE     (15 * 60 * 1000)
+#define QUEUE_DEFAULT_AUDIT     100000
 #define QUEUE_SHA_LEN           40
 /* Commands buffered before a write of its own (queue_flush_maybe). */
 #define QUEUE_FLUSH_EVERY       8
@@ -76,54 +78,92 @@ enum queue_code {
 
 /*
  * Store. KEYS: item hash, destination stream, all-items stream. ARGV:
- * json, queue, ttl seconds (0 = none), received-at ms, group, item id,
- * ingest maxlen (0 = uncapped); then, optionally, the desk's view of the
- * new item, worked out here so the desk script need not decode the JSON:
- * its ready-queue score (prio; "" for none), its conversation key and
- * that conversation's convitems key (docs/redis.md, "The desk"); and an
- * automatic action's type, by, dry run (1/0), platform, account, the
- * actions stream and whether it takes the item from its queue once done: its request is appended there with the new item, in
- * the same step. A deleted item (or the tombstone of a delete that came
- * first) is not stored again.
+ * json, queue, ttl seconds ("0" = none), received-at ms, group, item id,
+ * ingest maxlen ("0" = uncapped); the desk's view of the new item,
+ * worked out by the caller so that no script decodes the JSON: its
+ * ready-queue score (prio; "" for none) and its conversation key ("" for
+ * none); the key prefix, queues.lease (ms) and queues.audit_maxlen, for
+ * the desk; then, optionally, an automatic action's type, by, dry run
+ * (1/0), platform, account, the actions stream and whether it takes the
+ * item from its queue once done: its request is appended there with the
+ * new item, in the same step. A deleted item (or the tombstone of a
+ * delete that came first) is not stored again.
+ *
+ * With the desk's view the item is taken into the desk here as well
+ * (docs/redis.md, "The desk"): into ready:<queue>, its stream entry
+ * marked "taken" so that the desk's intake only moves it into the
+ * group's pending list; or, when an agent holds its conversation, to
+ * that agent through the intake itself (QUEUE_LUA_INTAKE), answering
+ * the number so assigned as a fourth element. Numbers are passed on as
+ * the strings they came as: a Lua number given to redis.call is
+ * formatted with "%.17g", which costs more than some commands.
  */
 static const char queue_store_lua[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
     "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
     "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
     "end\n"
-    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
-    "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
+    "local P, G, BATCH = ARGV[10], ARGV[5], '64'\n"
+    "local LEASE, AUDIT = tonumber(ARGV[11]), tonumber(ARGV[12])\n"
+    "local NOW\n"
+    "local N = {assigned = 0}\n"
+    "local id, q, ttl, rcv, prio, conv = ARGV[6], ARGV[2], ARGV[3], ARGV[4],\n"
+    "  ARGV[8], ARGV[9]\n"
+    QUEUE_LUA_COMMON
+    QUEUE_LUA_INTAKE
+    "local who = prio ~= '' and sticky(conv)\n"
+    "local entry = {'id', id}\n"
+    "if prio ~= '' and not who then entry = {'id', id, 'taken', '1'} end\n"
+    /*
+     * A stream made here gets its group first. NOMKSTREAM answers nil
+     * when there is no stream, and an error before Redis 6.2.
+     */
+    "local sid = redis.pcall('XADD', KEYS[2], 'NOMKSTREAM', '*',\n"
+    "  unpack(entry))\n"
+    "if type(sid) ~= 'string' then\n"
+    "  if redis.call('EXISTS', KEYS[2]) == 0 then group(q) end\n"
+    "  sid = redis.call('XADD', KEYS[2], '*', unpack(entry))\n"
     "end\n"
-    "local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[6])\n"
-    "local ttl = tonumber(ARGV[3])\n"
-    "if ARGV[8] and ARGV[8] ~= '' then\n"
-    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
-    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4],\n"
-    "    'prio', ARGV[8], 'conv', ARGV[9], 'fresh', '1')\n"
+    "if prio ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', q,\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', rcv,\n"
+    "    'prio', prio, 'conv', conv)\n"
     "else\n"
-    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
-    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', q,\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', rcv)\n"
     "end\n"
-    "if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
-    "if ARGV[8] and ARGV[8] ~= '' then\n"
-    "  if ARGV[9] ~= '' then\n"
-    "    redis.call('ZADD', ARGV[10], ARGV[4], ARGV[6])\n"
-    "    if ttl > 0 then redis.call('EXPIRE', ARGV[10], ttl) end\n"
+    "if ttl ~= '0' then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    /* The set outlives its newest item by up to a minute, so that it is
+     * extended once a minute rather than at every store. */
+    "if prio ~= '' and conv ~= '' then\n"
+    "  local k = P .. 'convitems:' .. conv\n"
+    "  redis.call('ZADD', k, rcv, id)\n"
+    "  local t = tonumber(ttl)\n"
+    "  if t > 0 and redis.call('PTTL', k) < t * 1000 then\n"
+    "    redis.call('EXPIRE', k, t + 60)\n"
     "  end\n"
     "end\n"
-    "local cap = tonumber(ARGV[7])\n"
-    "if cap > 0 then\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',\n"
-    "    'id', ARGV[6], 'queue', ARGV[2])\n"
+    "if ARGV[7] ~= '0' then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*',\n"
+    "    'id', id, 'queue', q)\n"
     "else\n"
-    "  redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
+    "  redis.call('XADD', KEYS[3], '*', 'id', id, 'queue', q)\n"
     "end\n"
-    "if ARGV[11] then\n"
-    "  redis.call('XADD', ARGV[16], '*', 'type', ARGV[11], 'item', ARGV[6],\n"
-    "    'platform', ARGV[14], 'account', ARGV[15], 'by', ARGV[12],\n"
-    "    'requested_at', ARGV[4], 'dry_run', ARGV[13], 'dequeue', ARGV[17])\n"
+    "if ARGV[13] then\n"
+    "  redis.call('XADD', ARGV[18], '*', 'type', ARGV[13], 'item', id,\n"
+    "    'platform', ARGV[16], 'account', ARGV[17], 'by', ARGV[14],\n"
+    "    'requested_at', rcv, 'dry_run', ARGV[15], 'dequeue', ARGV[19])\n"
     "end\n"
-    "return {1, ARGV[2], sid}\n";
+    "if who then\n"
+    "  local own = {id = id, stream_id = sid, queue = q, state = 'queued',\n"
+    "    prio = prio, conv = conv, received_at = rcv}\n"
+    "  local _, met = intake(q, own)\n"
+    "  if not met then redis.call('HSET', KEYS[1], 'fresh', '1') end\n"
+    "elseif prio ~= '' then\n"
+    "  redis.call('ZADD', rkey(q), prio, id)\n"
+    "end\n"
+    "if N.assigned > 0 then return {1, q, sid, N.assigned} end\n"
+    "return {1, q, sid}\n";
 
 /*
  * Update (an edit or a restore). KEYS and ARGV[1..7] as for the store,
@@ -376,7 +416,11 @@ struct queue {
     int64_t timeout_ms;
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
-    int64_t ingest_maxlen;
+    /* From the config, replaced by queue_apply_config; as the decimal
+     * strings every store sends. */
+    char ingest_maxlen[24];
+    char lease_ms[24];
+    char audit_maxlen[24];
 
     redisAsyncContext *ac;      /* live context; NULL while down */
     bool connected;             /* TCP/unix connect done */
@@ -992,11 +1036,19 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
         goto done;
     }
     e = r->element;
+    /* A store that gave the item to its conversation's holder says so. */
+    if (cmd->kind == QUEUE_CMD_SCRIPT && cmd->script == QUEUE_SCRIPT_STORE &&
+        r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+        e[3]->type == REDIS_REPLY_INTEGER && e[3]->integer > 0) {
+        metrics_add(q->metrics, "inboxd_sticky_assignments_total", NULL,
+            NULL, (double)e[3]->integer);
+        want = 4;
+    }
     if (cmd->kind != QUEUE_CMD_SCRIPT || r->type != REDIS_REPLY_ARRAY ||
         r->elements != want || e[0]->type != REDIS_REPLY_INTEGER ||
         e[0]->integer < 0 || e[0]->integer >= QUEUE_CODE_COUNT_ ||
         e[1]->type != REDIS_REPLY_STRING ||
-        (want == 3 && e[2]->type != REDIS_REPLY_STRING)) {
+        (want >= 3 && e[2]->type != REDIS_REPLY_STRING)) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
         log_item_warnx(cmd->id, "redis %s: unexpected reply type %d", what,
@@ -1006,7 +1058,7 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     st = queue_code_status[e[0]->integer];
     /* "" is a tombstone's: it has no queue and no stream entry. */
     qname = e[1]->len > 0 ? e[1]->str : NULL;
-    sid = want == 3 && e[2]->len > 0 ? e[2]->str : NULL;
+    sid = want >= 3 && e[2]->len > 0 ? e[2]->str : NULL;
     log_item_debug("queue", cmd->id, "%s: %s in %s as %s", what,
         queue_strstatus(st), qname ? qname : "-", sid ? sid : "-");
 done:
@@ -1117,6 +1169,21 @@ queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
  * Public interface
  * ------------------------------------------------------------------ */
 
+void
+queue_apply_config(struct queue *q, const struct config *cfg)
+{
+    int64_t cap = cfg->queue.ingest_maxlen;
+    int64_t lease = cfg->queue.lease_ms;
+    int64_t audit = cfg->queue.audit_maxlen;
+
+    snprintf(q->ingest_maxlen, sizeof(q->ingest_maxlen), "%lld",
+        (long long)(cap > 0 ? cap : 0));
+    snprintf(q->lease_ms, sizeof(q->lease_ms), "%lld",
+        (long long)(lease > 0 ? lease : QUEUE_DEFAULT_LEASE));
+    snprintf(q->audit_maxlen, sizeof(q->audit_maxlen), "%lld",
+        (long long)(audit > 0 ? audit : QUEUE_DEFAULT_AUDIT));
+}
+
 struct queue *
 queue_new(struct event_base *base, const struct config *cfg,
     struct metrics *metrics)
@@ -1161,8 +1228,7 @@ queue_new(struct event_base *base, const struct config *cfg,
         rc->reconnect_max_ms : (q->reconnect_min_ms > QUEUE_DEFAULT_RMAX ?
         q->reconnect_min_ms : QUEUE_DEFAULT_RMAX);
     q->backoff_ms = q->reconnect_min_ms;
-    q->ingest_maxlen = cfg->queue.ingest_maxlen > 0 ?
-        cfg->queue.ingest_maxlen : 0;
+    queue_apply_config(q, cfg);
     /* Check often enough to notice a timeout within about a quarter. */
     q->tick_ms = q->timeout_ms / 4;
     if (q->tick_ms > 100)
@@ -1323,7 +1389,7 @@ queue_item_args(struct queue *q, struct queue_cmd *cmd, const char *item_id,
         -1 ||
         queue_cmd_str(cmd, queue_group(q)) == -1 ||
         queue_cmd_str(cmd, item_id) == -1 ||
-        queue_cmd_num(cmd, (long long)q->ingest_maxlen) == -1)
+        queue_cmd_str(cmd, q->ingest_maxlen) == -1)
         return -1;
     return 0;
 }
@@ -1376,14 +1442,15 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
         return queue_submit(q, NULL, item_id);
     ok = queue_item_args(q, cmd, item_id, queue, json, jsonlen, ttl_ms,
         o != NULL ? o->received_ms : 0) == 0;
-    if (ok && (o != NULL || act != NULL)) {
-        /* ARGV[4] is the received-at time queue_item_args just wrote. */
+    /* ARGV[4] is the received-at time queue_item_args just wrote. */
+    if (ok)
         ok = (o != NULL ? queue_cmd_num(cmd, queue_prio(strtoll(
             cmd->args[cmd->nkeys + 3], NULL, 10), o->score)) :
             queue_cmd_str(cmd, "")) == 0 &&
             queue_cmd_str(cmd, conv) == 0 &&
-            queue_cmd_key(q, cmd, "convitems:", conv) == 0;
-    }
+            queue_cmd_str(cmd, q->prefix) == 0 &&
+            queue_cmd_str(cmd, q->lease_ms) == 0 &&
+            queue_cmd_str(cmd, q->audit_maxlen) == 0;
     if (ok && act != NULL)
         ok = queue_cmd_str(cmd, act->type) == 0 &&
             queue_cmd_str(cmd, act->by) == 0 &&
