@@ -103,17 +103,27 @@ static const char queue_store_lua[] =
     "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
     "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
     "end\n"
-    "local P, G, BATCH = ARGV[10], ARGV[5], '64'\n"
-    "local LEASE, AUDIT = tonumber(ARGV[11]), tonumber(ARGV[12])\n"
-    "local NOW\n"
-    "local N = {assigned = 0}\n"
+    "local P, G = ARGV[10], ARGV[5]\n"
     "local id, q, ttl, rcv, prio, conv = ARGV[6], ARGV[2], ARGV[3], ARGV[4],\n"
     "  ARGV[8], ARGV[9]\n"
+    /*
+     * The desk's intake, defined only when it runs: making its closures
+     * costs more than most of the commands below.
+     */
+    "local function desk(own)\n"
+    "  local BATCH, NOW = '64', nil\n"
+    "  local LEASE, AUDIT = tonumber(ARGV[11]), tonumber(ARGV[12])\n"
+    "  local N = {assigned = 0}\n"
     QUEUE_LUA_COMMON
     QUEUE_LUA_INTAKE
-    "local who = prio ~= '' and sticky(conv)\n"
+    "  local _, met = intake(q, own)\n"
+    "  return met, N.assigned\n"
+    "end\n"
+    /* Someone holds part of the conversation: the intake decides. */
+    "local held = prio ~= '' and conv ~= '' and\n"
+    "  redis.call('EXISTS', P .. 'conv:' .. conv) == 1\n"
     "local entry = {'id', id}\n"
-    "if prio ~= '' and not who then entry = {'id', id, 'taken', '1'} end\n"
+    "if prio ~= '' and not held then entry = {'id', id, 'taken', '1'} end\n"
     /*
      * A stream made here gets its group first. NOMKSTREAM answers nil
      * when there is no stream, and an error before Redis 6.2.
@@ -121,7 +131,9 @@ static const char queue_store_lua[] =
     "local sid = redis.pcall('XADD', KEYS[2], 'NOMKSTREAM', '*',\n"
     "  unpack(entry))\n"
     "if type(sid) ~= 'string' then\n"
-    "  if redis.call('EXISTS', KEYS[2]) == 0 then group(q) end\n"
+    "  if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "    redis.call('XGROUP', 'CREATE', KEYS[2], G, '0', 'MKSTREAM')\n"
+    "  end\n"
     "  sid = redis.call('XADD', KEYS[2], '*', unpack(entry))\n"
     "end\n"
     "if prio ~= '' then\n"
@@ -154,15 +166,16 @@ static const char queue_store_lua[] =
     "    'platform', ARGV[16], 'account', ARGV[17], 'by', ARGV[14],\n"
     "    'requested_at', rcv, 'dry_run', ARGV[15], 'dequeue', ARGV[19])\n"
     "end\n"
-    "if who then\n"
-    "  local own = {id = id, stream_id = sid, queue = q, state = 'queued',\n"
-    "    prio = prio, conv = conv, received_at = rcv}\n"
-    "  local _, met = intake(q, own)\n"
+    "local assigned = 0\n"
+    "if held then\n"
+    "  local met\n"
+    "  met, assigned = desk({id = id, stream_id = sid, queue = q,\n"
+    "    state = 'queued', prio = prio, conv = conv, received_at = rcv})\n"
     "  if not met then redis.call('HSET', KEYS[1], 'fresh', '1') end\n"
     "elseif prio ~= '' then\n"
-    "  redis.call('ZADD', rkey(q), prio, id)\n"
+    "  redis.call('ZADD', P .. 'ready:' .. q, prio, id)\n"
     "end\n"
-    "if N.assigned > 0 then return {1, q, sid, N.assigned} end\n"
+    "if assigned > 0 then return {1, q, sid, assigned} end\n"
     "return {1, q, sid}\n";
 
 /*
@@ -385,9 +398,14 @@ struct queue_cmd {
     char *name;
     /*
      * QUEUE_CMD_SCRIPT: the script's keys (the first nkeys) then its
-     * arguments; QUEUE_CMD_XADD: the whole command. Owned copies.
+     * arguments; QUEUE_CMD_XADD: the whole command. Owned copies, back to
+     * back in one buffer, each followed by a NUL: argument i starts at
+     * abuf + offs[i]. One allocation per command, not one per argument.
      */
-    char *args[QUEUE_ARGS_MAX];
+    char *abuf;
+    size_t alen;
+    size_t acap;
+    size_t offs[QUEUE_ARGS_MAX];
     size_t lens[QUEUE_ARGS_MAX];
     int nargs;
     int nkeys;
@@ -411,6 +429,7 @@ struct queue {
     char *password;             /* wiped on free, never logged */
     int db;
     char *prefix;
+    size_t prefix_len;
     char *group;
     char addr[300];             /* for log lines: "unix:/p" or "host:port" */
     int64_t timeout_ms;
@@ -489,8 +508,7 @@ queue_cmd_free(struct queue_cmd *cmd)
         return;
     xfree(cmd->id);
     xfree(cmd->name);
-    for (int i = 0; i < cmd->nargs; i++)
-        xfree(cmd->args[i]);
+    xfree(cmd->abuf);
     xfree(cmd);
 }
 
@@ -548,19 +566,66 @@ queue_flush_maybe(struct queue *q)
     }
 }
 
+/* The decimal digits of u, written to end backwards; returns the first. */
+static char *
+queue_utoa(char *end, unsigned long long u)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    return end;
+}
+
+/* Append "<c><n>\r\n" at d; returns the end. */
+static char *
+queue_resp_head(char *d, char c, size_t n)
+{
+    char num[24], *p = queue_utoa(num + sizeof(num), n);
+    size_t l = (size_t)(num + sizeof(num) - p);
+
+    *d++ = c;
+    memcpy(d, p, l);
+    d += l;
+    *d++ = '\r';
+    *d++ = '\n';
+    return d;
+}
+
 /*
  * Send argv on the live connection with cmd as the callback's data and
  * put cmd on the pending FIFO. -1 when hiredis refuses (the context is
- * disconnecting or out of memory); cmd is then still the caller's.
+ * disconnecting or out of memory); cmd is then still the caller's. The
+ * command is put in Redis's protocol here, in one buffer: hiredis's own
+ * formatting (a printf-like call per argument) cost more than all of
+ * the store's argument building.
  */
 static int
 queue_send(struct queue *q, struct queue_cmd *cmd, int argc,
     const char **argv, const size_t *lens)
 {
+    size_t len = 32;
+    char *buf, *d;
+    int rc;
+
     if (q->ac == NULL)
         return -1;
-    if (redisAsyncCommandArgv(q->ac, queue_reply_cb, cmd, argc, argv,
-        lens) != REDIS_OK)
+    for (int i = 0; i < argc; i++)
+        len += lens[i] + 32;
+    if ((buf = xmalloc(len)) == NULL)
+        return -1;
+    d = queue_resp_head(buf, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        d = queue_resp_head(d, '$', lens[i]);
+        memcpy(d, argv[i], lens[i]);
+        d += lens[i];
+        *d++ = '\r';
+        *d++ = '\n';
+    }
+    rc = redisAsyncFormattedCommand(q->ac, queue_reply_cb, cmd, buf,
+        (size_t)(d - buf));
+    xfree(buf);
+    if (rc != REDIS_OK)
         return -1;
     cmd->sent_us = util_mono_us();
     if (cmd->first_us == 0)
@@ -1217,6 +1282,7 @@ queue_new(struct event_base *base, const struct config *cfg,
     if ((q->prefix = xstrdup(rc->prefix ? rc->prefix :
         QUEUE_DEFAULT_PREFIX)) == NULL)
         goto fail;
+    q->prefix_len = strlen(q->prefix);
     if ((q->group = xstrdup(cfg->queue.group ? cfg->queue.group :
         QUEUE_DEFAULT_GROUP)) == NULL)
         goto fail;
@@ -1278,11 +1344,14 @@ queue_script_send(struct queue *q, struct queue_cmd *cmd)
 {
     const char *argv[QUEUE_ARGS_MAX + 3];
     size_t lens[QUEUE_ARGS_MAX + 3];
-    char nkeys[8];
+    char nbuf[24];
     int n = 0;
 
     if (cmd->kind == QUEUE_CMD_SCRIPT) {
-        snprintf(nkeys, sizeof(nkeys), "%d", cmd->nkeys);
+        const char *nkeys = queue_utoa(nbuf + sizeof(nbuf) - 1,
+            (unsigned long long)cmd->nkeys);
+
+        nbuf[sizeof(nbuf) - 1] = '\0';
         argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
         argv[1] = cmd->eval ? queue_scripts[cmd->script].text :
             q->sha[cmd->script];
@@ -1291,25 +1360,64 @@ queue_script_send(struct queue *q, struct queue_cmd *cmd)
             lens[n] = strlen(argv[n]);
     }
     for (int i = 0; i < cmd->nargs; i++, n++) {
-        argv[n] = cmd->args[i];
+        argv[n] = cmd->abuf + cmd->offs[i];
         lens[n] = cmd->lens[i];
     }
     return queue_send(q, cmd, n, argv, lens);
+}
+
+/* Make room for len more bytes of arguments; the buffer may move. */
+static int
+queue_cmd_reserve(struct queue_cmd *cmd, size_t len)
+{
+    size_t cap = cmd->acap > 0 ? cmd->acap : 256;
+    char *b;
+
+    if (cmd->alen + len <= cmd->acap)
+        return 0;
+    while (cap < cmd->alen + len)
+        cap *= 2;
+    if ((b = xrealloc(cmd->abuf, cap)) == NULL)
+        return -1;
+    cmd->abuf = b;
+    cmd->acap = cap;
+    return 0;
+}
+
+/*
+ * Append one argument made of n pieces (NULL pieces are empty), copied.
+ */
+static int
+queue_cmd_cat(struct queue_cmd *cmd, const char *const *p, const size_t *l,
+    int n)
+{
+    size_t len = 0;
+    char *d;
+
+    for (int i = 0; i < n; i++)
+        len += l[i];
+    if (cmd->nargs == QUEUE_ARGS_MAX || queue_cmd_reserve(cmd, len + 1) == -1)
+        return -1;
+    d = cmd->abuf + cmd->alen;
+    cmd->offs[cmd->nargs] = cmd->alen;
+    cmd->lens[cmd->nargs++] = len;
+    for (int i = 0; i < n; i++) {
+        if (l[i] > 0)
+            memcpy(d, p[i], l[i]);
+        d += l[i];
+    }
+    *d = '\0';
+    cmd->alen += len + 1;
+    return 0;
 }
 
 /* Append a copy of len bytes to cmd's arguments. */
 static int
 queue_cmd_arg(struct queue_cmd *cmd, const void *p, size_t len)
 {
-    char *a;
+    const char *s = p;
 
-    if (cmd->nargs == QUEUE_ARGS_MAX || (a = xmalloc(len + 1)) == NULL)
-        return -1;
-    memcpy(a, p, len);
-    a[len] = '\0';
-    cmd->args[cmd->nargs] = a;
-    cmd->lens[cmd->nargs++] = len;
-    return 0;
+    return queue_cmd_cat(cmd, &s, &len, 1);
 }
 
 static int
@@ -1318,13 +1426,24 @@ queue_cmd_str(struct queue_cmd *cmd, const char *s)
     return queue_cmd_arg(cmd, s, strlen(s));
 }
 
+/* Argument i, NUL-terminated; valid until the next argument is added. */
+static const char *
+queue_cmd_argv(const struct queue_cmd *cmd, int i)
+{
+    return cmd->abuf + cmd->offs[i];
+}
+
 static int
 queue_cmd_num(struct queue_cmd *cmd, long long v)
 {
-    char s[24];
+    char s[24], *e = s + sizeof(s), *d;
 
-    snprintf(s, sizeof(s), "%lld", v);
-    return queue_cmd_str(cmd, s);
+    /* Per store, so not snprintf. */
+    d = queue_utoa(e, v < 0 ? 0ULL - (unsigned long long)v :
+        (unsigned long long)v);
+    if (v < 0)
+        *--d = '-';
+    return queue_cmd_arg(cmd, d, (size_t)(e - d));
 }
 
 /* Append the key "<prefix><mid><name>". */
@@ -1332,14 +1451,10 @@ static int
 queue_cmd_key(struct queue *q, struct queue_cmd *cmd, const char *mid,
     const char *name)
 {
-    char *k;
-    int rc;
+    const char *p[] = { q->prefix, mid, name };
+    size_t l[] = { q->prefix_len, strlen(mid), strlen(name) };
 
-    if ((k = queue_key(q, mid, name)) == NULL)
-        return -1;
-    rc = queue_cmd_str(cmd, k);
-    xfree(k);
-    return rc;
+    return queue_cmd_cat(cmd, p, l, 3);
 }
 
 /* EXPIRE takes whole seconds: round up so an item never dies early. */
@@ -1378,17 +1493,22 @@ queue_item_args(struct queue *q, struct queue_cmd *cmd, const char *item_id,
     const char *queue, const char *json, size_t jsonlen, int64_t ttl_ms,
     int64_t at_ms)
 {
+    size_t idlen = strlen(item_id), qlen = strlen(queue);
+
     cmd->nkeys = 3;
-    if (queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
+    /* All of a store's arguments in one allocation, as a rule. */
+    if (queue_cmd_reserve(cmd, jsonlen + 3 * q->prefix_len +
+        2 * (idlen + qlen) + 512) == -1 ||
+        queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
         queue_cmd_key(q, cmd, "q:", queue) == -1 ||
         queue_cmd_key(q, cmd, "ingest", "") == -1 ||
         queue_cmd_arg(cmd, json, jsonlen) == -1 ||
-        queue_cmd_str(cmd, queue) == -1 ||
+        queue_cmd_arg(cmd, queue, qlen) == -1 ||
         queue_cmd_num(cmd, queue_ttl_s(ttl_ms)) == -1 ||
         queue_cmd_num(cmd, (long long)(at_ms > 0 ? at_ms : util_now_ms())) ==
         -1 ||
         queue_cmd_str(cmd, queue_group(q)) == -1 ||
-        queue_cmd_str(cmd, item_id) == -1 ||
+        queue_cmd_arg(cmd, item_id, idlen) == -1 ||
         queue_cmd_str(cmd, q->ingest_maxlen) == -1)
         return -1;
     return 0;
@@ -1445,7 +1565,7 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
     /* ARGV[4] is the received-at time queue_item_args just wrote. */
     if (ok)
         ok = (o != NULL ? queue_cmd_num(cmd, queue_prio(strtoll(
-            cmd->args[cmd->nkeys + 3], NULL, 10), o->score)) :
+            queue_cmd_argv(cmd, cmd->nkeys + 3), NULL, 10), o->score)) :
             queue_cmd_str(cmd, "")) == 0 &&
             queue_cmd_str(cmd, conv) == 0 &&
             queue_cmd_str(cmd, q->prefix) == 0 &&
