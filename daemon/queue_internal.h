@@ -40,11 +40,14 @@
  * an item taken in for the first time gets its priority and conversation
  * (decoded from its JSON when it was stored without them) and goes to
  * the agent who holds its conversation (not away), else into ready:<q>.
- * A missing group is created at 0 and the read tried again. own, when
- * set, is the item the calling store script has just written ({id,
- * stream_id, queue, state, prio, conv, received_at}): it is known new
- * and is not read back. Returns the entries read and whether own was
- * among them.
+ * An entry marked "taken" (the store script put its item in ready:<q>
+ * already) is only moved; the hashes of all such entries of a read are
+ * checked with one EXISTS, and the entry of an item that has expired
+ * since is XACKed and XDELed. A missing group is created at 0 and the
+ * read tried again. own, when set, is the item the calling store script
+ * has just written ({id, stream_id, queue, state, prio, conv,
+ * received_at}): it is known new and is not read back. Returns the
+ * entries read and whether own was among them.
  */
 #define QUEUE_LUA_INTAKE                                                  \
     "local WAIT, SYS, UNIT = 'inboxd:waiting', 'inboxd', 4398046511104\n" \
@@ -136,7 +139,7 @@
     "    r = readgroup(q)\n"                                              \
     "  end\n"                                                             \
     "  if type(r) ~= 'table' or r.err then return 0, false end\n"         \
-    "  local met = false\n"                                               \
+    "  local met, tsid, tkey = false, {}, {}\n"                           \
     "  for _, e in ipairs(r[1][2]) do\n"                                  \
     "    local sid, f, id, taken = e[1], e[2], nil, false\n"              \
     "    for i = 1, #f, 2 do\n"                                           \
@@ -153,10 +156,7 @@
     "      h = id and load(id)\n"                                         \
     "    end\n"                                                           \
     "    if h == false then\n"                                            \
-    "      if redis.call('EXISTS', ikey(id)) == 0 then\n"                 \
-    "        redis.call('XACK', qkey(q), G, sid)\n"                       \
-    "        redis.call('XDEL', qkey(q), sid)\n"                          \
-    "      end\n"                                                         \
+    "      tsid[#tsid + 1], tkey[#tkey + 1] = sid, ikey(id)\n"            \
     "    elseif not h or h.stream_id ~= sid or h.queue ~= q or\n"         \
     "      h.state == 'deleted' or h.state == 'resolved' then\n"          \
     "      redis.call('XACK', qkey(q), G, sid)\n"                         \
@@ -195,6 +195,14 @@
     "        if h.state ~= 'queued' then\n"                               \
     "          redis.call('HSET', ikey(id), 'state', 'queued')\n"         \
     "        end\n"                                                       \
+    "      end\n"                                                         \
+    "    end\n"                                                           \
+    "  end\n"                                                             \
+    "  if #tkey > 0 and redis.call('EXISTS', unpack(tkey)) < #tkey then\n"\
+    "    for i, k in ipairs(tkey) do\n"                                   \
+    "      if redis.call('EXISTS', k) == 0 then\n"                        \
+    "        redis.call('XACK', qkey(q), G, tsid[i])\n"                   \
+    "        redis.call('XDEL', qkey(q), tsid[i])\n"                      \
     "      end\n"                                                         \
     "    end\n"                                                           \
     "  end\n"                                                             \
