@@ -99,13 +99,23 @@ enum queue_code {
  * formatted with "%.17g", which costs more than some commands.
  */
 static const char queue_store_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
-    "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
-    "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
-    "end\n"
     "local P, G = ARGV[10], ARGV[5]\n"
     "local id, q, ttl, rcv, prio, conv = ARGV[6], ARGV[2], ARGV[3], ARGV[4],\n"
     "  ARGV[8], ARGV[9]\n"
+    /*
+     * Is the item known, and may someone hold part of its conversation
+     * (the desk keeps that hash only while someone does)? One EXISTS of
+     * both answers the usual case, neither.
+     */
+    "local ckey = prio ~= '' and conv ~= '' and P .. 'conv:' .. conv\n"
+    "local n = ckey and redis.call('EXISTS', KEYS[1], ckey) or\n"
+    "  redis.call('EXISTS', KEYS[1])\n"
+    "if n > 0 and (not ckey or n == 2 or\n"
+    "  redis.call('EXISTS', KEYS[1]) == 1) then\n"
+    "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
+    "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
+    "end\n"
+    "local held = ckey and n > 0\n"
     /*
      * The desk's intake, defined only when it runs: making its closures
      * costs more than most of the commands below.
@@ -119,9 +129,6 @@ static const char queue_store_lua[] =
     "  local _, met = intake(q, own)\n"
     "  return met, N.assigned\n"
     "end\n"
-    /* Someone holds part of the conversation: the intake decides. */
-    "local held = prio ~= '' and conv ~= '' and\n"
-    "  redis.call('EXISTS', P .. 'conv:' .. conv) == 1\n"
     "local entry = {'id', id}\n"
     "if prio ~= '' and not held then entry = {'id', id, 'taken', '1'} end\n"
     /*

@@ -1019,7 +1019,7 @@ test_store_takes_in(void)
 {
     struct queue_store_opts o = { .score = 1.5, .conv = "fb:1:c1" };
     struct qt t;
-    struct qt_result res, held, away;
+    struct qt_result res, held, away, dup;
     redisReply *r = NULL;
     char buf[256], prio[32];
     int rc = 0;
@@ -1044,6 +1044,9 @@ test_store_takes_in(void)
     CHECK(qt_int(t.sync, "TTL %s", "test:convitems:fb:1:c1") >= 3600);
     CHECK(qt_int(t.sync, "TTL %s", "test:convitems:fb:1:c1") <= 3660);
     CHECK_STR(qt_pending_owner(t.sync, res.sid, buf, sizeof(buf)), "");
+    CHECK(qt_store_with(&t, "fb:1", "{}", &o, &dup) == 0);
+    CHECK(dup.st == QUEUE_DUPLICATE);
+    CHECK_STR(dup.sid, res.sid);
     CHECK(qt_sweep(&t) == 0);
     CHECK_STR(qt_pending_owner(t.sync, res.sid, buf, sizeof(buf)),
         "inboxd:waiting");
@@ -1076,6 +1079,11 @@ test_store_takes_in(void)
     r = NULL;
     CHECK(metrics_get(t.metrics, "inboxd_sticky_assignments_total", NULL,
         NULL) == 1);
+    /* A copy is a duplicate, the conversation being held or not. */
+    CHECK(qt_store_with(&t, "fb:2", "{}", &o, &dup) == 0);
+    CHECK(dup.st == QUEUE_DUPLICATE);
+    CHECK_STR(dup.sid, held.sid);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 2);
     /* The sweep leaves it with her. */
     CHECK(qt_sweep(&t) == 0);
     CHECK_STR(qt_pending_owner(t.sync, held.sid, buf, sizeof(buf)),
