@@ -1355,10 +1355,11 @@ queue_script_send(struct queue *q, struct queue_cmd *cmd)
     int n = 0;
 
     if (cmd->kind == QUEUE_CMD_SCRIPT) {
-        const char *nkeys = queue_utoa(nbuf + sizeof(nbuf) - 1,
-            (unsigned long long)cmd->nkeys);
+        const char *nkeys;
 
         nbuf[sizeof(nbuf) - 1] = '\0';
+        nkeys = queue_utoa(nbuf + sizeof(nbuf) - 1,
+            (unsigned long long)cmd->nkeys);
         argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
         argv[1] = cmd->eval ? queue_scripts[cmd->script].text :
             q->sha[cmd->script];
@@ -1391,9 +1392,8 @@ queue_cmd_reserve(struct queue_cmd *cmd, size_t len)
     return 0;
 }
 
-/*
- * Append one argument made of n pieces (NULL pieces are empty), copied.
- */
+/* Append one argument made of n pieces, copied (an empty piece may be
+ * NULL). */
 static int
 queue_cmd_cat(struct queue_cmd *cmd, const char *const *p, const size_t *l,
     int n)

@@ -18,7 +18,11 @@
  * the agent's name while an agent holds it. A claim moves the entry with
  * XCLAIM; a resolve XACKs and XDELs it; a reopen or a move to another
  * queue XADDs a new one. Entries reach the group with XREADGROUP
- * ("intake"), at the start of each op and on the periodic sweep.
+ * ("intake", QUEUE_LUA_INTAKE in queue_internal.h), at the start of each
+ * op and on the periodic sweep; a new item is usually in ready:<queue>
+ * (or with its conversation's holder) already, put there by the store
+ * script, and its entry, marked "taken", only moves into the pending
+ * list.
  */
 #include "queue_internal.h"
 

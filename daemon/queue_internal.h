@@ -7,10 +7,11 @@
 #define INBOXD_QUEUE_INTERNAL_H
 
 /*
- * Lua both the desk and the actions script start with, after setting P
- * (the key prefix), NOW (ms) and AUDIT (the audit stream's cap): number
- * formatting, the item key, and record(), which appends one entry to an
- * item's history and the same to the audit stream (docs/redis.md).
+ * Lua the desk and the actions script start with (and the store script's
+ * intake, queue.c), after setting P (the key prefix), NOW (ms) and AUDIT
+ * (the audit stream's cap): number formatting, the item key, and
+ * record(), which appends one entry to an item's history and the same to
+ * the audit stream (docs/redis.md).
  */
 #define QUEUE_LUA_COMMON                                                  \
     "local function num(x) return string.format('%.0f', x) end\n"        \
