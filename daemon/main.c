@@ -187,6 +187,7 @@ daemon_reload(struct daemon *d)
     main_apply_log(cfg, NULL);
     http_apply_config(d->http);
     spool_apply_config(d->spool);
+    queue_apply_config(d->queue, cfg);
     queue_ensure_groups(d->queue, cfg->queue.names, cfg->queue.nnames,
         cfg->queue.group);
     poller_reload(d->poller);   /* polling: new, changed, removed */

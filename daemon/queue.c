@@ -54,6 +54,8 @@
 #define QUEUE_DEFAULT_TIMEOUT   2000
 #define QUEUE_DEFAULT_RMIN      100
 #define QUEUE_DEFAULT_RMAX      5000
+#define QUEUE_DEFAULT_LEASE     (15 * 60 * 1000)
+#define QUEUE_DEFAULT_AUDIT     100000
 #define QUEUE_SHA_LEN           40
 /* Commands buffered before a write of its own (queue_flush_maybe). */
 #define QUEUE_FLUSH_EVERY       8
@@ -76,54 +78,112 @@ enum queue_code {
 
 /*
  * Store. KEYS: item hash, destination stream, all-items stream. ARGV:
- * json, queue, ttl seconds (0 = none), received-at ms, group, item id,
- * ingest maxlen (0 = uncapped); then, optionally, the desk's view of the
- * new item, worked out here so the desk script need not decode the JSON:
- * its ready-queue score (prio; "" for none), its conversation key and
- * that conversation's convitems key (docs/redis.md, "The desk"); and an
- * automatic action's type, by, dry run (1/0), platform, account, the
- * actions stream and whether it takes the item from its queue once done: its request is appended there with the new item, in
- * the same step. A deleted item (or the tombstone of a delete that came
- * first) is not stored again.
+ * json, queue, ttl seconds ("0" = none), received-at ms, group, item id,
+ * ingest maxlen ("0" = uncapped); the desk's view of the new item,
+ * worked out by the caller so that no script decodes the JSON: its
+ * ready-queue score (prio; "" for none) and its conversation key ("" for
+ * none); the key prefix, queues.lease (ms) and queues.audit_maxlen, for
+ * the desk; then, optionally, an automatic action's type, by, dry run
+ * (1/0), platform, account, the actions stream and whether it takes the
+ * item from its queue once done: its request is appended there with the
+ * new item, in the same step. A deleted item (or the tombstone of a
+ * delete that came first) is not stored again.
+ *
+ * With the desk's view the item is taken into the desk here as well
+ * (docs/redis.md, "The desk"): into ready:<queue>, its stream entry
+ * marked "taken" so that the desk's intake only moves it into the
+ * group's pending list; or, when an agent holds its conversation, to
+ * that agent through the intake itself (QUEUE_LUA_INTAKE), answering
+ * the number so assigned as a fourth element. Numbers are passed on as
+ * the strings they came as: a Lua number given to redis.call is
+ * formatted with "%.17g", which costs more than some commands.
  */
 static const char queue_store_lua[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then\n"
+    "local P, G = ARGV[10], ARGV[5]\n"
+    "local id, q, ttl, rcv, prio, conv = ARGV[6], ARGV[2], ARGV[3], ARGV[4],\n"
+    "  ARGV[8], ARGV[9]\n"
+    /*
+     * Is the item known, and may someone hold part of its conversation
+     * (the desk keeps that hash only while someone does)? One EXISTS of
+     * both answers the usual case, neither.
+     */
+    "local ckey = prio ~= '' and conv ~= '' and P .. 'conv:' .. conv\n"
+    "local n = ckey and redis.call('EXISTS', KEYS[1], ckey) or\n"
+    "  redis.call('EXISTS', KEYS[1])\n"
+    "if n > 0 and (not ckey or n == 2 or\n"
+    "  redis.call('EXISTS', KEYS[1]) == 1) then\n"
     "  local v = redis.call('HMGET', KEYS[1], 'queue', 'stream_id', 'state')\n"
     "  return {v[3] == 'deleted' and 4 or 0, v[1] or '', v[2] or ''}\n"
     "end\n"
-    "if redis.call('EXISTS', KEYS[2]) == 0 then\n"
-    "  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
+    "local held = ckey and n > 0\n"
+    /*
+     * The desk's intake, defined only when it runs: making its closures
+     * costs more than most of the commands below.
+     */
+    "local function desk(own)\n"
+    "  local BATCH, NOW = '64', nil\n"
+    "  local LEASE, AUDIT = tonumber(ARGV[11]), tonumber(ARGV[12])\n"
+    "  local N = {assigned = 0}\n"
+    QUEUE_LUA_COMMON
+    QUEUE_LUA_INTAKE
+    "  local _, met = intake(q, own)\n"
+    "  return met, N.assigned\n"
     "end\n"
-    "local sid = redis.call('XADD', KEYS[2], '*', 'id', ARGV[6])\n"
-    "local ttl = tonumber(ARGV[3])\n"
-    "if ARGV[8] and ARGV[8] ~= '' then\n"
-    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
-    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4],\n"
-    "    'prio', ARGV[8], 'conv', ARGV[9], 'fresh', '1')\n"
+    "local entry = {'id', id}\n"
+    "if prio ~= '' and not held then entry = {'id', id, 'taken', '1'} end\n"
+    /*
+     * A stream made here gets its group first. NOMKSTREAM answers nil
+     * when there is no stream, and an error before Redis 6.2.
+     */
+    "local sid = redis.pcall('XADD', KEYS[2], 'NOMKSTREAM', '*',\n"
+    "  unpack(entry))\n"
+    "if type(sid) ~= 'string' then\n"
+    "  if redis.call('EXISTS', KEYS[2]) == 0 then\n"
+    "    redis.call('XGROUP', 'CREATE', KEYS[2], G, '0', 'MKSTREAM')\n"
+    "  end\n"
+    "  sid = redis.call('XADD', KEYS[2], '*', unpack(entry))\n"
+    "end\n"
+    "if prio ~= '' then\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', q,\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', rcv,\n"
+    "    'prio', prio, 'conv', conv)\n"
     "else\n"
-    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', ARGV[2],\n"
-    "    'stream_id', sid, 'state', 'queued', 'received_at', ARGV[4])\n"
+    "  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'queue', q,\n"
+    "    'stream_id', sid, 'state', 'queued', 'received_at', rcv)\n"
     "end\n"
-    "if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
-    "if ARGV[8] and ARGV[8] ~= '' then\n"
-    "  if ARGV[9] ~= '' then\n"
-    "    redis.call('ZADD', ARGV[10], ARGV[4], ARGV[6])\n"
-    "    if ttl > 0 then redis.call('EXPIRE', ARGV[10], ttl) end\n"
+    "if ttl ~= '0' then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    /* The set outlives its newest item by up to a minute, so that it is
+     * extended once a minute rather than at every store. */
+    "if prio ~= '' and conv ~= '' then\n"
+    "  local k = P .. 'convitems:' .. conv\n"
+    "  redis.call('ZADD', k, rcv, id)\n"
+    "  local t = tonumber(ttl)\n"
+    "  if t > 0 and redis.call('PTTL', k) < t * 1000 then\n"
+    "    redis.call('EXPIRE', k, t + 60)\n"
     "  end\n"
     "end\n"
-    "local cap = tonumber(ARGV[7])\n"
-    "if cap > 0 then\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', cap, '*',\n"
-    "    'id', ARGV[6], 'queue', ARGV[2])\n"
+    "if ARGV[7] ~= '0' then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*',\n"
+    "    'id', id, 'queue', q)\n"
     "else\n"
-    "  redis.call('XADD', KEYS[3], '*', 'id', ARGV[6], 'queue', ARGV[2])\n"
+    "  redis.call('XADD', KEYS[3], '*', 'id', id, 'queue', q)\n"
     "end\n"
-    "if ARGV[11] then\n"
-    "  redis.call('XADD', ARGV[16], '*', 'type', ARGV[11], 'item', ARGV[6],\n"
-    "    'platform', ARGV[14], 'account', ARGV[15], 'by', ARGV[12],\n"
-    "    'requested_at', ARGV[4], 'dry_run', ARGV[13], 'dequeue', ARGV[17])\n"
+    "if ARGV[13] then\n"
+    "  redis.call('XADD', ARGV[18], '*', 'type', ARGV[13], 'item', id,\n"
+    "    'platform', ARGV[16], 'account', ARGV[17], 'by', ARGV[14],\n"
+    "    'requested_at', rcv, 'dry_run', ARGV[15], 'dequeue', ARGV[19])\n"
     "end\n"
-    "return {1, ARGV[2], sid}\n";
+    "local assigned = 0\n"
+    "if held then\n"
+    "  local met\n"
+    "  met, assigned = desk({id = id, stream_id = sid, queue = q,\n"
+    "    state = 'queued', prio = prio, conv = conv, received_at = rcv})\n"
+    "  if not met then redis.call('HSET', KEYS[1], 'fresh', '1') end\n"
+    "elseif prio ~= '' then\n"
+    "  redis.call('ZADD', P .. 'ready:' .. q, prio, id)\n"
+    "end\n"
+    "if assigned > 0 then return {1, q, sid, assigned} end\n"
+    "return {1, q, sid}\n";
 
 /*
  * Update (an edit or a restore). KEYS and ARGV[1..7] as for the store,
@@ -345,9 +405,14 @@ struct queue_cmd {
     char *name;
     /*
      * QUEUE_CMD_SCRIPT: the script's keys (the first nkeys) then its
-     * arguments; QUEUE_CMD_XADD: the whole command. Owned copies.
+     * arguments; QUEUE_CMD_XADD: the whole command. Owned copies, back to
+     * back in one buffer, each followed by a NUL: argument i starts at
+     * abuf + offs[i]. One allocation per command, not one per argument.
      */
-    char *args[QUEUE_ARGS_MAX];
+    char *abuf;
+    size_t alen;
+    size_t acap;
+    size_t offs[QUEUE_ARGS_MAX];
     size_t lens[QUEUE_ARGS_MAX];
     int nargs;
     int nkeys;
@@ -371,12 +436,17 @@ struct queue {
     char *password;             /* wiped on free, never logged */
     int db;
     char *prefix;
+    size_t prefix_len;
     char *group;
     char addr[300];             /* for log lines: "unix:/p" or "host:port" */
     int64_t timeout_ms;
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
-    int64_t ingest_maxlen;
+    /* From the config, replaced by queue_apply_config; as the decimal
+     * strings every store sends. */
+    char ingest_maxlen[24];
+    char lease_ms[24];
+    char audit_maxlen[24];
 
     redisAsyncContext *ac;      /* live context; NULL while down */
     bool connected;             /* TCP/unix connect done */
@@ -445,8 +515,7 @@ queue_cmd_free(struct queue_cmd *cmd)
         return;
     xfree(cmd->id);
     xfree(cmd->name);
-    for (int i = 0; i < cmd->nargs; i++)
-        xfree(cmd->args[i]);
+    xfree(cmd->abuf);
     xfree(cmd);
 }
 
@@ -504,19 +573,66 @@ queue_flush_maybe(struct queue *q)
     }
 }
 
+/* The decimal digits of u, written to end backwards; returns the first. */
+static char *
+queue_utoa(char *end, unsigned long long u)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    return end;
+}
+
+/* Append "<c><n>\r\n" at d; returns the end. */
+static char *
+queue_resp_head(char *d, char c, size_t n)
+{
+    char num[24], *p = queue_utoa(num + sizeof(num), n);
+    size_t l = (size_t)(num + sizeof(num) - p);
+
+    *d++ = c;
+    memcpy(d, p, l);
+    d += l;
+    *d++ = '\r';
+    *d++ = '\n';
+    return d;
+}
+
 /*
  * Send argv on the live connection with cmd as the callback's data and
  * put cmd on the pending FIFO. -1 when hiredis refuses (the context is
- * disconnecting or out of memory); cmd is then still the caller's.
+ * disconnecting or out of memory); cmd is then still the caller's. The
+ * command is put in Redis's protocol here, in one buffer: hiredis's own
+ * formatting (a printf-like call per argument) cost more than all of
+ * the store's argument building.
  */
 static int
 queue_send(struct queue *q, struct queue_cmd *cmd, int argc,
     const char **argv, const size_t *lens)
 {
+    size_t len = 32;
+    char *buf, *d;
+    int rc;
+
     if (q->ac == NULL)
         return -1;
-    if (redisAsyncCommandArgv(q->ac, queue_reply_cb, cmd, argc, argv,
-        lens) != REDIS_OK)
+    for (int i = 0; i < argc; i++)
+        len += lens[i] + 32;
+    if ((buf = xmalloc(len)) == NULL)
+        return -1;
+    d = queue_resp_head(buf, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        d = queue_resp_head(d, '$', lens[i]);
+        memcpy(d, argv[i], lens[i]);
+        d += lens[i];
+        *d++ = '\r';
+        *d++ = '\n';
+    }
+    rc = redisAsyncFormattedCommand(q->ac, queue_reply_cb, cmd, buf,
+        (size_t)(d - buf));
+    xfree(buf);
+    if (rc != REDIS_OK)
         return -1;
     cmd->sent_us = util_mono_us();
     if (cmd->first_us == 0)
@@ -992,11 +1108,19 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
         goto done;
     }
     e = r->element;
+    /* A store that gave the item to its conversation's holder says so. */
+    if (cmd->kind == QUEUE_CMD_SCRIPT && cmd->script == QUEUE_SCRIPT_STORE &&
+        r->type == REDIS_REPLY_ARRAY && r->elements == 4 &&
+        e[3]->type == REDIS_REPLY_INTEGER && e[3]->integer > 0) {
+        metrics_add(q->metrics, "inboxd_sticky_assignments_total", NULL,
+            NULL, (double)e[3]->integer);
+        want = 4;
+    }
     if (cmd->kind != QUEUE_CMD_SCRIPT || r->type != REDIS_REPLY_ARRAY ||
         r->elements != want || e[0]->type != REDIS_REPLY_INTEGER ||
         e[0]->integer < 0 || e[0]->integer >= QUEUE_CODE_COUNT_ ||
         e[1]->type != REDIS_REPLY_STRING ||
-        (want == 3 && e[2]->type != REDIS_REPLY_STRING)) {
+        (want >= 3 && e[2]->type != REDIS_REPLY_STRING)) {
         metrics_add(q->metrics, "inboxd_redis_errors_total", "kind",
             "error", 1);
         log_item_warnx(cmd->id, "redis %s: unexpected reply type %d", what,
@@ -1006,7 +1130,7 @@ queue_script_reply(struct queue *q, struct queue_cmd *cmd, redisReply *r)
     st = queue_code_status[e[0]->integer];
     /* "" is a tombstone's: it has no queue and no stream entry. */
     qname = e[1]->len > 0 ? e[1]->str : NULL;
-    sid = want == 3 && e[2]->len > 0 ? e[2]->str : NULL;
+    sid = want >= 3 && e[2]->len > 0 ? e[2]->str : NULL;
     log_item_debug("queue", cmd->id, "%s: %s in %s as %s", what,
         queue_strstatus(st), qname ? qname : "-", sid ? sid : "-");
 done:
@@ -1117,6 +1241,21 @@ queue_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
  * Public interface
  * ------------------------------------------------------------------ */
 
+void
+queue_apply_config(struct queue *q, const struct config *cfg)
+{
+    int64_t cap = cfg->queue.ingest_maxlen;
+    int64_t lease = cfg->queue.lease_ms;
+    int64_t audit = cfg->queue.audit_maxlen;
+
+    snprintf(q->ingest_maxlen, sizeof(q->ingest_maxlen), "%lld",
+        (long long)(cap > 0 ? cap : 0));
+    snprintf(q->lease_ms, sizeof(q->lease_ms), "%lld",
+        (long long)(lease > 0 ? lease : QUEUE_DEFAULT_LEASE));
+    snprintf(q->audit_maxlen, sizeof(q->audit_maxlen), "%lld",
+        (long long)(audit > 0 ? audit : QUEUE_DEFAULT_AUDIT));
+}
+
 struct queue *
 queue_new(struct event_base *base, const struct config *cfg,
     struct metrics *metrics)
@@ -1150,6 +1289,7 @@ queue_new(struct event_base *base, const struct config *cfg,
     if ((q->prefix = xstrdup(rc->prefix ? rc->prefix :
         QUEUE_DEFAULT_PREFIX)) == NULL)
         goto fail;
+    q->prefix_len = strlen(q->prefix);
     if ((q->group = xstrdup(cfg->queue.group ? cfg->queue.group :
         QUEUE_DEFAULT_GROUP)) == NULL)
         goto fail;
@@ -1161,8 +1301,7 @@ queue_new(struct event_base *base, const struct config *cfg,
         rc->reconnect_max_ms : (q->reconnect_min_ms > QUEUE_DEFAULT_RMAX ?
         q->reconnect_min_ms : QUEUE_DEFAULT_RMAX);
     q->backoff_ms = q->reconnect_min_ms;
-    q->ingest_maxlen = cfg->queue.ingest_maxlen > 0 ?
-        cfg->queue.ingest_maxlen : 0;
+    queue_apply_config(q, cfg);
     /* Check often enough to notice a timeout within about a quarter. */
     q->tick_ms = q->timeout_ms / 4;
     if (q->tick_ms > 100)
@@ -1212,11 +1351,15 @@ queue_script_send(struct queue *q, struct queue_cmd *cmd)
 {
     const char *argv[QUEUE_ARGS_MAX + 3];
     size_t lens[QUEUE_ARGS_MAX + 3];
-    char nkeys[8];
+    char nbuf[24];
     int n = 0;
 
     if (cmd->kind == QUEUE_CMD_SCRIPT) {
-        snprintf(nkeys, sizeof(nkeys), "%d", cmd->nkeys);
+        const char *nkeys;
+
+        nbuf[sizeof(nbuf) - 1] = '\0';
+        nkeys = queue_utoa(nbuf + sizeof(nbuf) - 1,
+            (unsigned long long)cmd->nkeys);
         argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
         argv[1] = cmd->eval ? queue_scripts[cmd->script].text :
             q->sha[cmd->script];
@@ -1225,25 +1368,63 @@ queue_script_send(struct queue *q, struct queue_cmd *cmd)
             lens[n] = strlen(argv[n]);
     }
     for (int i = 0; i < cmd->nargs; i++, n++) {
-        argv[n] = cmd->args[i];
+        argv[n] = cmd->abuf + cmd->offs[i];
         lens[n] = cmd->lens[i];
     }
     return queue_send(q, cmd, n, argv, lens);
+}
+
+/* Make room for len more bytes of arguments; the buffer may move. */
+static int
+queue_cmd_reserve(struct queue_cmd *cmd, size_t len)
+{
+    size_t cap = cmd->acap > 0 ? cmd->acap : 256;
+    char *b;
+
+    if (cmd->alen + len <= cmd->acap)
+        return 0;
+    while (cap < cmd->alen + len)
+        cap *= 2;
+    if ((b = xrealloc(cmd->abuf, cap)) == NULL)
+        return -1;
+    cmd->abuf = b;
+    cmd->acap = cap;
+    return 0;
+}
+
+/* Append one argument made of n pieces, copied (an empty piece may be
+ * NULL). */
+static int
+queue_cmd_cat(struct queue_cmd *cmd, const char *const *p, const size_t *l,
+    int n)
+{
+    size_t len = 0;
+    char *d;
+
+    for (int i = 0; i < n; i++)
+        len += l[i];
+    if (cmd->nargs == QUEUE_ARGS_MAX || queue_cmd_reserve(cmd, len + 1) == -1)
+        return -1;
+    d = cmd->abuf + cmd->alen;
+    cmd->offs[cmd->nargs] = cmd->alen;
+    cmd->lens[cmd->nargs++] = len;
+    for (int i = 0; i < n; i++) {
+        if (l[i] > 0)
+            memcpy(d, p[i], l[i]);
+        d += l[i];
+    }
+    *d = '\0';
+    cmd->alen += len + 1;
+    return 0;
 }
 
 /* Append a copy of len bytes to cmd's arguments. */
 static int
 queue_cmd_arg(struct queue_cmd *cmd, const void *p, size_t len)
 {
-    char *a;
+    const char *s = p;
 
-    if (cmd->nargs == QUEUE_ARGS_MAX || (a = xmalloc(len + 1)) == NULL)
-        return -1;
-    memcpy(a, p, len);
-    a[len] = '\0';
-    cmd->args[cmd->nargs] = a;
-    cmd->lens[cmd->nargs++] = len;
-    return 0;
+    return queue_cmd_cat(cmd, &s, &len, 1);
 }
 
 static int
@@ -1252,13 +1433,24 @@ queue_cmd_str(struct queue_cmd *cmd, const char *s)
     return queue_cmd_arg(cmd, s, strlen(s));
 }
 
+/* Argument i, NUL-terminated; valid until the next argument is added. */
+static const char *
+queue_cmd_argv(const struct queue_cmd *cmd, int i)
+{
+    return cmd->abuf + cmd->offs[i];
+}
+
 static int
 queue_cmd_num(struct queue_cmd *cmd, long long v)
 {
-    char s[24];
+    char s[24], *e = s + sizeof(s), *d;
 
-    snprintf(s, sizeof(s), "%lld", v);
-    return queue_cmd_str(cmd, s);
+    /* Per store, so not snprintf. */
+    d = queue_utoa(e, v < 0 ? 0ULL - (unsigned long long)v :
+        (unsigned long long)v);
+    if (v < 0)
+        *--d = '-';
+    return queue_cmd_arg(cmd, d, (size_t)(e - d));
 }
 
 /* Append the key "<prefix><mid><name>". */
@@ -1266,14 +1458,10 @@ static int
 queue_cmd_key(struct queue *q, struct queue_cmd *cmd, const char *mid,
     const char *name)
 {
-    char *k;
-    int rc;
+    const char *p[] = { q->prefix, mid, name };
+    size_t l[] = { q->prefix_len, strlen(mid), strlen(name) };
 
-    if ((k = queue_key(q, mid, name)) == NULL)
-        return -1;
-    rc = queue_cmd_str(cmd, k);
-    xfree(k);
-    return rc;
+    return queue_cmd_cat(cmd, p, l, 3);
 }
 
 /* EXPIRE takes whole seconds: round up so an item never dies early. */
@@ -1312,18 +1500,23 @@ queue_item_args(struct queue *q, struct queue_cmd *cmd, const char *item_id,
     const char *queue, const char *json, size_t jsonlen, int64_t ttl_ms,
     int64_t at_ms)
 {
+    size_t idlen = strlen(item_id), qlen = strlen(queue);
+
     cmd->nkeys = 3;
-    if (queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
+    /* All of a store's arguments in one allocation, as a rule. */
+    if (queue_cmd_reserve(cmd, jsonlen + 3 * q->prefix_len +
+        2 * (idlen + qlen) + 512) == -1 ||
+        queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
         queue_cmd_key(q, cmd, "q:", queue) == -1 ||
         queue_cmd_key(q, cmd, "ingest", "") == -1 ||
         queue_cmd_arg(cmd, json, jsonlen) == -1 ||
-        queue_cmd_str(cmd, queue) == -1 ||
+        queue_cmd_arg(cmd, queue, qlen) == -1 ||
         queue_cmd_num(cmd, queue_ttl_s(ttl_ms)) == -1 ||
         queue_cmd_num(cmd, (long long)(at_ms > 0 ? at_ms : util_now_ms())) ==
         -1 ||
         queue_cmd_str(cmd, queue_group(q)) == -1 ||
-        queue_cmd_str(cmd, item_id) == -1 ||
-        queue_cmd_num(cmd, (long long)q->ingest_maxlen) == -1)
+        queue_cmd_arg(cmd, item_id, idlen) == -1 ||
+        queue_cmd_str(cmd, q->ingest_maxlen) == -1)
         return -1;
     return 0;
 }
@@ -1376,14 +1569,15 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
         return queue_submit(q, NULL, item_id);
     ok = queue_item_args(q, cmd, item_id, queue, json, jsonlen, ttl_ms,
         o != NULL ? o->received_ms : 0) == 0;
-    if (ok && (o != NULL || act != NULL)) {
-        /* ARGV[4] is the received-at time queue_item_args just wrote. */
+    /* ARGV[4] is the received-at time queue_item_args just wrote. */
+    if (ok)
         ok = (o != NULL ? queue_cmd_num(cmd, queue_prio(strtoll(
-            cmd->args[cmd->nkeys + 3], NULL, 10), o->score)) :
+            queue_cmd_argv(cmd, cmd->nkeys + 3), NULL, 10), o->score)) :
             queue_cmd_str(cmd, "")) == 0 &&
             queue_cmd_str(cmd, conv) == 0 &&
-            queue_cmd_key(q, cmd, "convitems:", conv) == 0;
-    }
+            queue_cmd_str(cmd, q->prefix) == 0 &&
+            queue_cmd_str(cmd, q->lease_ms) == 0 &&
+            queue_cmd_str(cmd, q->audit_maxlen) == 0;
     if (ok && act != NULL)
         ok = queue_cmd_str(cmd, act->type) == 0 &&
             queue_cmd_str(cmd, act->by) == 0 &&

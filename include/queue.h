@@ -104,9 +104,11 @@ struct queue_store_opts {
 
 /*
  * queue_store with opts (may be NULL): the desk's view of the item is
- * stored with it, and when opts->act is set and the item is new, the
- * action's request is appended to the actions stream in the same script
- * (docs/redis.md).
+ * stored with it and a new item is taken into the desk in the same
+ * script (waiting in its queue's ready set, or given to the agent who
+ * holds its conversation); when opts->act is set and the item is new,
+ * the action's request is appended to the actions stream as well
+ * (docs/redis.md, "The store script").
  */
 int queue_store_with(struct queue *q, const char *item_id, const char *queue,
     const char *json, size_t jsonlen, int64_t ttl_ms,
@@ -266,6 +268,13 @@ int queue_events(struct queue *q, bool last, long count,
  */
 int queue_escalate(struct queue *q, const char *op, const char *const *args,
     size_t nargs, queue_desk_cb *cb, void *arg);
+
+/*
+ * Take the settings a reload may change that every store sends
+ * (queues.ingest_maxlen, queues.lease, queues.audit_maxlen) from cfg,
+ * which is only read.
+ */
+void queue_apply_config(struct queue *q, const struct config *cfg);
 
 /* Make sure each named queue's stream and consumer group exist. */
 void queue_ensure_groups(struct queue *q, char *const *names, size_t n,

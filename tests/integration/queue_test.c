@@ -82,6 +82,8 @@ qt_declare(struct metrics *m)
         "Redis errors by kind");
     metrics_declare(m, "inboxd_redis_reconnects_total", METRICS_COUNTER,
         "Reconnect attempts");
+    metrics_declare(m, "inboxd_sticky_assignments_total", METRICS_COUNTER,
+        "Items given to their conversation's holder");
 }
 
 /* Start Redis, a loop and a queue, without starting the queue yet. */
@@ -181,6 +183,57 @@ qt_mark(struct qt *t, const char *id, enum queue_mark mark,
         return -1;
     QT_WAIT(t, res->calls > 0, 5000);
     return res->calls == 1 ? 0 : -1;
+}
+
+/* queue_store_with and wait for the callback. */
+static int
+qt_store_with(struct qt *t, const char *id, const char *json,
+    const struct queue_store_opts *o, struct qt_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (queue_store_with(t->q, id, "support", json, strlen(json), 3600000,
+        o, qt_store_cb, res) == -1)
+        return -1;
+    QT_WAIT(t, res->calls > 0, 5000);
+    return res->calls == 1 ? 0 : -1;
+}
+
+static void
+qt_desk_cb(enum queue_status st, json_t *reply, void *arg)
+{
+    int *done = arg;
+
+    (void)reply;
+    *done = st == QUEUE_UPDATED ? 1 : -1;
+}
+
+/* One desk sweep of the support queue (docs/redis.md, "The desk"). */
+static int
+qt_sweep(struct qt *t)
+{
+    const char *args[] = { "900000", "1000", "support" };
+    int done = 0;
+
+    if (queue_desk(t->q, "sweep", args, 3, qt_desk_cb, &done) == -1)
+        return -1;
+    QT_WAIT(t, done != 0, 5000);
+    return done == 1 ? 0 : -1;
+}
+
+/* Who holds stream entry sid in the support queue's group ("" none). */
+static char *
+qt_pending_owner(redisContext *c, const char *sid, char *out, size_t len)
+{
+    redisReply *r = redisCommand(c,
+        "XPENDING test:q:support responders %s %s 1", sid, sid);
+
+    out[0] = '\0';
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->elements >= 2)
+        snprintf(out, len, "%s", r->element[0]->element[1]->str);
+    if (r != NULL)
+        freeReplyObject(r);
+    return out;
 }
 
 /* A sync command's integer reply, or -999 on anything else. */
@@ -955,6 +1008,227 @@ out:
     return rc;
 }
 
+/*
+ * A store with the desk's view takes the item into the desk itself: it
+ * waits in ready:<queue> at once, and the desk's intake only moves its
+ * entry into the group's pending list. An item whose conversation an
+ * agent (not away) holds goes straight to that agent.
+ */
+static int
+test_store_takes_in(void)
+{
+    struct queue_store_opts o = { .score = 1.5, .conv = "fb:1:c1" };
+    struct qt t;
+    struct qt_result res, held, away, dup;
+    redisReply *r = NULL;
+    char buf[256], prio[32];
+    int rc = 0;
+
+    CHECK(qt_setup(&t, 2000) == 0);
+    CHECK(qt_store_with(&t, "fb:1", "{}", &o, &res) == 0);
+    CHECK(res.st == QUEUE_STORED);
+    qt_hget(t.sync, "test:item:fb:1", "prio", prio, sizeof(prio));
+    qt_hget(t.sync, "test:item:fb:1", "received_at", buf, sizeof(buf));
+    CHECK(strtoll(prio, NULL, 10) ==
+        strtoll(buf, NULL, 10) - 15 * 4398046511104LL);
+    r = redisCommand(t.sync, "ZSCORE test:ready:support fb:1");
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
+    CHECK(strtoll(r->str, NULL, 10) == strtoll(prio, NULL, 10));
+    freeReplyObject(r);
+    r = NULL;
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:1", "conv", buf, sizeof(buf)),
+        "fb:1:c1");
+    CHECK(qt_int(t.sync, "HEXISTS %s fresh", "test:item:fb:1") == 0);
+    CHECK(qt_int(t.sync, "ZRANK %s fb:1", "test:convitems:fb:1:c1") == 0);
+    /* The conversation's set outlives the item, by a minute at most. */
+    CHECK(qt_int(t.sync, "TTL %s", "test:convitems:fb:1:c1") >= 3600);
+    CHECK(qt_int(t.sync, "TTL %s", "test:convitems:fb:1:c1") <= 3660);
+    CHECK_STR(qt_pending_owner(t.sync, res.sid, buf, sizeof(buf)), "");
+    CHECK(qt_store_with(&t, "fb:1", "{}", &o, &dup) == 0);
+    CHECK(dup.st == QUEUE_DUPLICATE);
+    CHECK_STR(dup.sid, res.sid);
+    CHECK(qt_sweep(&t) == 0);
+    CHECK_STR(qt_pending_owner(t.sync, res.sid, buf, sizeof(buf)),
+        "inboxd:waiting");
+    CHECK(qt_int(t.sync, "ZCARD %s", "test:ready:support") == 1);
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:1", "state", buf, sizeof(buf)),
+        "queued");
+
+    /* alice holds part of the conversation: the next item is hers. */
+    CHECK(qt_int(t.sync, "HSET %s alice 1", "test:conv:fb:1:c1") == 1);
+    CHECK(qt_store_with(&t, "fb:2", "{}", &o, &held) == 0);
+    CHECK(held.st == QUEUE_STORED);
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:2", "holder", buf, sizeof(buf)),
+        "alice");
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:2", "state", buf, sizeof(buf)),
+        "claimed");
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:2", "seen", buf, sizeof(buf)),
+        "0");
+    CHECK_STR(qt_pending_owner(t.sync, held.sid, buf, sizeof(buf)),
+        "alice");
+    CHECK(qt_int(t.sync, "ZRANK %s fb:2", "test:ready:support") == -999);
+    CHECK(qt_int(t.sync, "ZRANK %s fb:2", "test:held:alice") == 0);
+    CHECK(qt_int(t.sync, "ZRANK %s fb:2", "test:leases") == 0);
+    CHECK_STR(qt_hget(t.sync, "test:conv:fb:1:c1", "alice", buf,
+        sizeof(buf)), "2");
+    CHECK(qt_int(t.sync, "XLEN %s", "test:history:fb:2") == 1);
+    r = redisCommand(t.sync, "XRANGE test:history:fb:2 - +");
+    CHECK(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    CHECK_STR(r->element[0]->element[1]->element[1]->str, "assigned");
+    freeReplyObject(r);
+    r = NULL;
+    CHECK(metrics_get(t.metrics, "inboxd_sticky_assignments_total", NULL,
+        NULL) == 1);
+    /* A copy is a duplicate, the conversation being held or not. */
+    CHECK(qt_store_with(&t, "fb:2", "{}", &o, &dup) == 0);
+    CHECK(dup.st == QUEUE_DUPLICATE);
+    CHECK_STR(dup.sid, held.sid);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 2);
+    /* The sweep leaves it with her. */
+    CHECK(qt_sweep(&t) == 0);
+    CHECK_STR(qt_pending_owner(t.sync, held.sid, buf, sizeof(buf)),
+        "alice");
+
+    /* Away, she gets nothing new: it waits for anyone. */
+    CHECK(qt_int(t.sync, "HSET %s away 1", "test:agent:alice") == 1);
+    CHECK(qt_store_with(&t, "fb:3", "{}", &o, &away) == 0);
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:3", "holder", buf, sizeof(buf)),
+        "");
+    CHECK(qt_int(t.sync, "ZCARD %s", "test:ready:support") == 2);
+    CHECK(metrics_get(t.metrics, "inboxd_sticky_assignments_total", NULL,
+        NULL) == 1);
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    qt_teardown(&t);
+    return rc;
+}
+
+/* XADD key * id <id>; the new entry's id into sid. */
+static int
+qt_xadd(redisContext *c, const char *key, const char *id, char *sid,
+    size_t len)
+{
+    redisReply *r = redisCommand(c, "XADD %s * id %s", key, id);
+    int rc = -1;
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        snprintf(sid, len, "%s", r->str);
+        rc = 0;
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    return rc;
+}
+
+/*
+ * Items written the way earlier versions stored them (the desk's view
+ * with "fresh", or no view at all; the entry not taken in) are taken in
+ * by the desk's intake, the store of a newer item included.
+ */
+static int
+test_store_two_step(void)
+{
+    struct queue_store_opts o = { .score = 0, .conv = "fb:1:c9" };
+    struct qt t;
+    struct qt_result res;
+    redisReply *r = NULL;
+    char sid1[64], sid2[64], buf[256];
+    int rc = 0;
+
+    CHECK(qt_setup(&t, 2000) == 0);
+    CHECK(qt_int(t.sync, "HSET %s bob 1", "test:conv:fb:1:c9") == 1);
+    CHECK(qt_xadd(t.sync, "test:q:support", "fb:old1", sid1,
+        sizeof(sid1)) == 0);
+    r = redisCommand(t.sync, "HSET test:item:fb:old1 json {} queue support "
+        "stream_id %s state queued received_at 1000 prio 1000 "
+        "conv fb:1:c9 fresh 1", sid1);
+    CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    CHECK(qt_xadd(t.sync, "test:q:support", "fb:old2", sid2,
+        sizeof(sid2)) == 0);
+    r = redisCommand(t.sync, "HSET test:item:fb:old2 json %s queue support "
+        "stream_id %s state queued received_at 2000",
+        "{\"platform\":\"fb\",\"account\":{\"id\":\"1\"},"
+        "\"conversation\":\"c8\",\"classification\":{\"scores\":"
+        "{\"spam\":0.5}}}", sid2);
+    CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    r = NULL;
+
+    /* A newer item's store reads the older ones in with it. */
+    CHECK(qt_store_with(&t, "fb:new", "{}", &o, &res) == 0);
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:new", "holder", buf,
+        sizeof(buf)), "bob");
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:old1", "holder", buf,
+        sizeof(buf)), "bob");
+    CHECK(qt_int(t.sync, "HEXISTS %s fresh", "test:item:fb:old1") == 0);
+    CHECK_STR(qt_pending_owner(t.sync, sid1, buf, sizeof(buf)), "bob");
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:old2", "conv", buf,
+        sizeof(buf)), "fb:1:c8");
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:old2", "prio", buf,
+        sizeof(buf)), "-21990232553520");
+    r = redisCommand(t.sync, "ZSCORE test:ready:support fb:old2");
+    CHECK(r != NULL && r->type == REDIS_REPLY_STRING);
+    CHECK_STR(r->str, "-21990232553520");
+    freeReplyObject(r);
+    r = NULL;
+    CHECK_STR(qt_pending_owner(t.sync, sid2, buf, sizeof(buf)),
+        "inboxd:waiting");
+    CHECK(metrics_get(t.metrics, "inboxd_sticky_assignments_total", NULL,
+        NULL) == 2);
+
+    /* And the desk's own intake, with no store to bring them in. */
+    CHECK(qt_xadd(t.sync, "test:q:support", "fb:old3", sid1,
+        sizeof(sid1)) == 0);
+    r = redisCommand(t.sync, "HSET test:item:fb:old3 json {} queue support "
+        "stream_id %s state queued received_at 3000 prio 3000 "
+        "conv fb:1:c9 fresh 1", sid1);
+    CHECK(r != NULL && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    r = NULL;
+    CHECK(qt_sweep(&t) == 0);
+    CHECK_STR(qt_hget(t.sync, "test:item:fb:old3", "holder", buf,
+        sizeof(buf)), "bob");
+    CHECK_STR(qt_pending_owner(t.sync, sid1, buf, sizeof(buf)), "bob");
+out:
+    if (r != NULL)
+        freeReplyObject(r);
+    qt_teardown(&t);
+    return rc;
+}
+
+/*
+ * A queue stream that is gone (deleted under a running inboxd) comes
+ * back with its group from the next store; an entry the store took in
+ * whose item expired before the desk read it is cleared by the read.
+ */
+static int
+test_store_recreates_group(void)
+{
+    struct queue_store_opts o = { .score = 0 };
+    struct qt t;
+    struct qt_result res;
+    char buf[64];
+    bool found;
+    int rc = 0;
+
+    CHECK(qt_setup(&t, 2000) == 0);
+    CHECK(qt_int(t.sync, "DEL %s", "test:q:support") >= 0);
+    CHECK(qt_store_with(&t, "fb:g1", "{}", &o, &res) == 0);
+    CHECK(res.st == QUEUE_STORED);
+    CHECK(qt_groups(t.sync, "test:q:support", "responders", &found) == 1);
+    CHECK(found);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 1);
+    CHECK(qt_int(t.sync, "DEL %s", "test:item:fb:g1") == 1);
+    CHECK(qt_sweep(&t) == 0);
+    CHECK(qt_int(t.sync, "XLEN %s", "test:q:support") == 0);
+    CHECK_STR(qt_pending_owner(t.sync, res.sid, buf, sizeof(buf)), "");
+out:
+    qt_teardown(&t);
+    return rc;
+}
+
 static const struct check_case cases[] = {
     { "not_started", test_not_started },
     { "store_and_duplicate", test_store_and_duplicate },
@@ -972,6 +1246,9 @@ static const struct check_case cases[] = {
     { "update_and_mark", test_update_and_mark },
     { "noscript_update_mark", test_noscript_update_mark },
     { "deadletter", test_deadletter },
+    { "store_takes_in", test_store_takes_in },
+    { "store_two_step", test_store_two_step },
+    { "store_recreates_group", test_store_recreates_group },
 };
 
 CHECK_MAIN(cases)
