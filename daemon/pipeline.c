@@ -442,7 +442,7 @@ pipeline_send(struct pipeline_job *job, bool to_spool)
             pipeline_stored_cb, job);
     else
         rc = queue_update(d->queue, item_id(it), item_queue(it), json,
-            strlen(json), job->cfg->queue.item_ttl_ms,
+            strlen(json), job->cfg->queue.item_ttl_ms, 0,
             job->op == PIPELINE_OP_RESTORE, pipeline_stored_cb, job);
     if (rc == -1 && d->spool != NULL) {
         pipeline_spool(job, json, o);
@@ -627,7 +627,7 @@ pipeline_mark(struct daemon *d, const char *id, enum queue_mark mark,
     if (spool_is_engaged(d->spool))
         pipeline_mark_spool(job);
     else if (queue_mark(d->queue, id, mark, actor, d->cfg->queue.item_ttl_ms,
-        pipeline_marked_cb, job) == -1)
+        0, pipeline_marked_cb, job) == -1)
         pipeline_marked_cb(QUEUE_UNAVAILABLE, NULL, NULL, job);
 }
 

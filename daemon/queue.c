@@ -1595,8 +1595,8 @@ queue_store_with(struct queue *q, const char *item_id, const char *queue,
 
 int
 queue_update(struct queue *q, const char *item_id, const char *queue,
-    const char *json, size_t jsonlen, int64_t ttl_ms, bool restore,
-    queue_store_cb *cb, void *arg)
+    const char *json, size_t jsonlen, int64_t ttl_ms, int64_t at_ms,
+    bool restore, queue_store_cb *cb, void *arg)
 {
     struct queue_cmd *cmd;
 
@@ -1604,7 +1604,7 @@ queue_update(struct queue *q, const char *item_id, const char *queue,
         return -1;
     if ((cmd = queue_script_new(q, QUEUE_SCRIPT_UPDATE, item_id, queue, cb,
         arg)) != NULL && (queue_item_args(q, cmd, item_id, queue, json,
-        jsonlen, ttl_ms, 0) == -1 ||
+        jsonlen, ttl_ms, at_ms) == -1 ||
         queue_cmd_str(cmd, restore ? "restore" : "edit") == -1)) {
         queue_cmd_free(cmd);
         cmd = NULL;
@@ -1614,7 +1614,8 @@ queue_update(struct queue *q, const char *item_id, const char *queue,
 
 int
 queue_mark(struct queue *q, const char *item_id, enum queue_mark mark,
-    const char *actor, int64_t ttl_ms, queue_store_cb *cb, void *arg)
+    const char *actor, int64_t ttl_ms, int64_t at_ms, queue_store_cb *cb,
+    void *arg)
 {
     static const char *const names[] = {
         [QUEUE_MARK_DELETED] = "deleted",
@@ -1631,8 +1632,8 @@ queue_mark(struct queue *q, const char *item_id, enum queue_mark mark,
     cmd->nkeys = 1;
     if (queue_cmd_key(q, cmd, "item:", item_id) == -1 ||
         queue_cmd_str(cmd, names[mark]) == -1 ||
-        queue_cmd_num(cmd, (long long)util_now_ms()) == -1 ||
-        queue_cmd_str(cmd, actor != NULL ? actor : "") == -1 ||
+        queue_cmd_num(cmd, (long long)(at_ms > 0 ? at_ms : util_now_ms())) ==
+        -1 || queue_cmd_str(cmd, actor != NULL ? actor : "") == -1 ||
         queue_cmd_num(cmd, queue_ttl_s(ttl_ms)) == -1 ||
         queue_cmd_str(cmd, queue_group(q)) == -1 ||
         queue_cmd_str(cmd, q->prefix) == -1) {

@@ -484,9 +484,10 @@ spool_send(struct spool_flight *fl)
     case SPOOL_OP_EDIT:
     case SPOOL_OP_RESTORE:
         return queue_update(q, r->id, r->queue, r->json, r->jsonlen,
-            r->ttl_ms, r->op == SPOOL_OP_RESTORE, spool_replayed_cb, fl);
+            r->ttl_ms, r->at_ms, r->op == SPOOL_OP_RESTORE,
+            spool_replayed_cb, fl);
     case SPOOL_OP_MARK:
-        return queue_mark(q, r->id, r->mark, r->actor, r->ttl_ms,
+        return queue_mark(q, r->id, r->mark, r->actor, r->ttl_ms, r->at_ms,
             spool_replayed_cb, fl);
     case SPOOL_OP_DEADLETTER:
         return queue_deadletter(q, &r->dl, r->maxlen, spool_replayed_cb, fl);

@@ -122,11 +122,13 @@ int queue_store_with(struct queue *q, const char *item_id, const char *queue,
  * (QUEUE_STORED); an unknown one is stored as new (QUEUE_STORED). When the
  * item is stored in another queue than queue, nothing is written and cb
  * gets QUEUE_MISROUTED with that queue: dump the item again with it and
- * call again. Arguments and return value as for queue_store.
+ * call again. at_ms is when the platform's change came (edited_at,
+ * restored_at), 0 for now: a spool replays a change with its own time.
+ * Other arguments and return value as for queue_store.
  */
 int queue_update(struct queue *q, const char *item_id, const char *queue,
-    const char *json, size_t jsonlen, int64_t ttl_ms, bool restore,
-    queue_store_cb *cb, void *arg);
+    const char *json, size_t jsonlen, int64_t ttl_ms, int64_t at_ms,
+    bool restore, queue_store_cb *cb, void *arg);
 
 enum queue_mark {
     QUEUE_MARK_DELETED = 0,     /* state deleted, out of its queue stream */
@@ -139,11 +141,13 @@ enum queue_mark {
  * its queue stream (XACK and XDEL, so no responder gets it); for an id
  * never stored it writes a tombstone (state deleted, living ttl_ms) so a
  * late copy is not stored. actor (who deleted it; may be NULL) and the id
- * are copied. cb: QUEUE_UPDATED, QUEUE_DUPLICATE (already so),
+ * are copied; at_ms is when it happened (deleted_at, hidden_at), 0 for
+ * now. cb: QUEUE_UPDATED, QUEUE_DUPLICATE (already so),
  * QUEUE_UNKNOWN, or a failure. Return value as for queue_store.
  */
 int queue_mark(struct queue *q, const char *item_id, enum queue_mark mark,
-    const char *actor, int64_t ttl_ms, queue_store_cb *cb, void *arg);
+    const char *actor, int64_t ttl_ms, int64_t at_ms, queue_store_cb *cb,
+    void *arg);
 
 /* A webhook body that was not (fully) understood, kept for a person. */
 struct queue_deadletter {

@@ -167,8 +167,8 @@ qt_update(struct qt *t, const char *id, const char *queue, const char *json,
     bool restore, struct qt_result *res)
 {
     memset(res, 0, sizeof(*res));
-    if (queue_update(t->q, id, queue, json, strlen(json), 3600000, restore,
-        qt_store_cb, res) == -1)
+    if (queue_update(t->q, id, queue, json, strlen(json), 3600000, 0,
+        restore, qt_store_cb, res) == -1)
         return -1;
     QT_WAIT(t, res->calls > 0, 5000);
     return res->calls == 1 ? 0 : -1;
@@ -179,7 +179,8 @@ qt_mark(struct qt *t, const char *id, enum queue_mark mark,
     const char *actor, struct qt_result *res)
 {
     memset(res, 0, sizeof(*res));
-    if (queue_mark(t->q, id, mark, actor, 3600000, qt_store_cb, res) == -1)
+    if (queue_mark(t->q, id, mark, actor, 3600000, 0, qt_store_cb, res) ==
+        -1)
         return -1;
     QT_WAIT(t, res->calls > 0, 5000);
     return res->calls == 1 ? 0 : -1;

@@ -404,6 +404,7 @@ test_replay_every_write(void)
     redisContext *c = NULL;
     redisReply *r = NULL;
     char st[32], *v = NULL, *reason = NULL;
+    long long spooled_by = 0;
     long status = 0;
     int rc = 0;
 
@@ -435,6 +436,10 @@ test_replay_every_write(void)
     CHECK(post_item(&d, "after_refused", &status, st, sizeof(st), NULL) ==
         0);
     CHECK(status == 202);
+    /* Replayed well after they came, the edit and the delete keep their
+     * own times, not the replay's. */
+    spooled_by = util_now_ms();
+    it_sleep_ms(1500);
     CHECK(it_redis_restart(&redis) == 0);
     CHECK(wait_idle(&d, 10000) == 0);
 
@@ -448,6 +453,14 @@ test_replay_every_write(void)
     CHECK_CONTAINS(v, "bitcoin");
     XFREE(&v);
     CHECK(it_log_contains(&d, "edited (spooled), kept in queue=general"));
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_1",
+        "edited_at")) != NULL);
+    CHECK(strtoll(v, NULL, 10) > 0 && strtoll(v, NULL, 10) <= spooled_by);
+    XFREE(&v);
+    CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_2",
+        "deleted_at")) != NULL);
+    CHECK(strtoll(v, NULL, 10) > 0 && strtoll(v, NULL, 10) <= spooled_by);
+    XFREE(&v);
     /* The delete. */
     CHECK((v = it_redis_hget(&redis, "inboxd:item:facebook:1000_2",
         "state")) != NULL);
