@@ -158,14 +158,9 @@ classify_put_cstr(struct classify_out *o, const char *s)
 static void
 classify_put_uint(struct classify_out *o, uint64_t v)
 {
-    char tmp[24];
-    size_t n = sizeof(tmp);
+    char tmp[24], *p = util_utoa(tmp + sizeof(tmp), v);
 
-    do {
-        tmp[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    classify_put(o, tmp + n, sizeof(tmp) - n);
+    classify_put(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /*

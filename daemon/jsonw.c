@@ -132,13 +132,10 @@ jsonw_key(struct buf *b, const char *key, int first)
 int
 jsonw_int(struct buf *b, int64_t v)
 {
-    char tmp[24], *p = tmp + sizeof(tmp);
+    char tmp[24], *p;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    p = util_utoa(tmp + sizeof(tmp), u);
     if (v < 0)
         *--p = '-';
     return buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
@@ -166,16 +163,13 @@ jsonw_real(struct buf *b, double v)
         unsigned frac = (unsigned)((a - (double)ip) * 1024.0);
         size_t len;
 
-        char digits[8], *d = digits + sizeof(digits);
+        char digits[8], *d;
 
         p = tmp;
         if (signbit(v))
             *p++ = '-';
-        /* ip < 10^6: its digits from the right, without printf. */
-        do {
-            *--d = (char)('0' + ip % 10);
-            ip /= 10;
-        } while (ip != 0);
+        /* ip < 10^6: its digits, without printf. */
+        d = util_utoa(digits + sizeof(digits), ip);
         memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
         p += digits + sizeof(digits) - d;
         *p++ = '.';

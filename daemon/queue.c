@@ -573,22 +573,11 @@ queue_flush_maybe(struct queue *q)
     }
 }
 
-/* The decimal digits of u, written to end backwards; returns the first. */
-static char *
-queue_utoa(char *end, unsigned long long u)
-{
-    do {
-        *--end = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    return end;
-}
-
 /* Append "<c><n>\r\n" at d; returns the end. */
 static char *
 queue_resp_head(char *d, char c, size_t n)
 {
-    char num[24], *p = queue_utoa(num + sizeof(num), n);
+    char num[24], *p = util_utoa(num + sizeof(num), n);
     size_t l = (size_t)(num + sizeof(num) - p);
 
     *d++ = c;
@@ -1358,7 +1347,7 @@ queue_script_send(struct queue *q, struct queue_cmd *cmd)
         const char *nkeys;
 
         nbuf[sizeof(nbuf) - 1] = '\0';
-        nkeys = queue_utoa(nbuf + sizeof(nbuf) - 1,
+        nkeys = util_utoa(nbuf + sizeof(nbuf) - 1,
             (unsigned long long)cmd->nkeys);
         argv[0] = cmd->eval ? "EVAL" : "EVALSHA";
         argv[1] = cmd->eval ? queue_scripts[cmd->script].text :
@@ -1446,7 +1435,7 @@ queue_cmd_num(struct queue_cmd *cmd, long long v)
     char s[24], *e = s + sizeof(s), *d;
 
     /* Per store, so not snprintf. */
-    d = queue_utoa(e, v < 0 ? 0ULL - (unsigned long long)v :
+    d = util_utoa(e, v < 0 ? 0ULL - (unsigned long long)v :
         (unsigned long long)v);
     if (v < 0)
         *--d = '-';

@@ -1024,33 +1024,37 @@ spool_in_group(const struct passwd *pw, gid_t gid)
 }
 
 /*
+ * The rwx bits of st that apply to pw, the way the kernel picks them
+ * (ACLs aside): the owner's, else the group's, else the others'.
+ */
+static mode_t
+spool_perm(const struct stat *st, const struct passwd *pw)
+{
+    if (st->st_uid == pw->pw_uid)
+        return (st->st_mode >> 6) & 7;
+    if (spool_in_group(pw, st->st_gid))
+        return (st->st_mode >> 3) & 7;
+    return st->st_mode & 7;
+}
+
+/*
  * May the user inboxd will run as write and search path? As that user,
- * access(2) answers; as root checking for another user, the mode bits
- * do (ACLs aside), the way the kernel reads them.
+ * access(2) answers; as root checking for another user, the mode bits.
  */
 static bool
 spool_may_write(const char *path, const struct stat *st,
     const struct passwd *pw)
 {
-    mode_t m;
-
     if (pw == NULL || pw->pw_uid == geteuid())
         return access(path, W_OK | X_OK) == 0;
     if (pw->pw_uid == 0)
         return true;
-    if (st->st_uid == pw->pw_uid)
-        m = (st->st_mode >> 6) & 3;
-    else if (spool_in_group(pw, st->st_gid))
-        m = (st->st_mode >> 3) & 3;
-    else
-        m = st->st_mode & 3;
-    return m == 3;      /* write and search */
+    return (spool_perm(st, pw) & 3) == 3;      /* write and search */
 }
 
 /*
- * As root checking for another user: may pw search every directory
- * above path (access(2) checks that itself)? The first one it may not
- * goes to bad.
+ * May pw search every directory above path (access(2) checks that
+ * itself)? The first one it may not goes to bad.
  */
 static bool
 spool_may_reach(const char *path, const struct passwd *pw, char *bad,
@@ -1058,24 +1062,15 @@ spool_may_reach(const char *path, const struct passwd *pw, char *bad,
 {
     struct stat st;
     char up[PATH_MAX];
-    mode_t m;
 
     if (pw == NULL || pw->pw_uid == geteuid() || pw->pw_uid == 0)
         return true;
     snprintf(up, sizeof(up), "%s", path);
     for (;;) {
         dirname(up);
-        if (stat(up, &st) == 0) {
-            if (st.st_uid == pw->pw_uid)
-                m = st.st_mode & S_IXUSR;
-            else if (spool_in_group(pw, st.st_gid))
-                m = st.st_mode & S_IXGRP;
-            else
-                m = st.st_mode & S_IXOTH;
-            if (m == 0) {
-                snprintf(bad, badlen, "%s", up);
-                return false;
-            }
+        if (stat(up, &st) == 0 && (spool_perm(&st, pw) & 1) == 0) {
+            snprintf(bad, badlen, "%s", up);
+            return false;
         }
         if (strcmp(up, "/") == 0 || strcmp(up, ".") == 0)
             return true;

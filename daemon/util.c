@@ -42,6 +42,16 @@ util_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+char *
+util_utoa(char *end, uint64_t u)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    return end;
+}
+
 /* n as exactly width digits, zero-padded. */
 static char *
 util_put_digits(char *p, unsigned n, int width)

@@ -34,6 +34,11 @@ int util_parse_time(const char *s, int64_t *ms);
 int util_parse_duration_ms(const char *s, int64_t *ms);
 /* "512", "64KiB", "1MiB", "1GiB" (also KB/MB/GB as powers of 1000). */
 int util_parse_size(const char *s, uint64_t *bytes);
+/*
+ * The decimal digits of u written backwards so that they end at end (no
+ * NUL); returns where they start. 20 bytes before end are enough.
+ */
+char *util_utoa(char *end, uint64_t u);
 /* Whole decimal number with range check; -1 on junk or overflow. */
 int util_parse_long(const char *s, long min, long max, long *out);
 
